@@ -1,0 +1,18 @@
+// Crash-safe file replacement: write a temporary file beside the target, fsync it, rename it
+// over the target, fsync the directory. Readers see the old content or the new, never a mix.
+#pragma once
+
+#include <string>
+#include <string_view>
+
+#include "stack/common/result.h"
+
+namespace stack {
+
+// Atomically replaces `path` with `content` (mode applies to a newly created file).
+Status write_file_atomic(const std::string& path, std::string_view content, unsigned mode = 0644);
+
+// Reads a whole file. Errors name the path.
+Result<std::string> read_file(const std::string& path);
+
+}  // namespace stack

@@ -1,0 +1,12 @@
+// SHA-256 through OpenSSL's EVP interface.
+#pragma once
+
+#include <string>
+#include <string_view>
+
+namespace stack {
+
+// Lower-case hex digest of `data`.
+std::string sha256_hex(std::string_view data);
+
+}  // namespace stack
