@@ -22,8 +22,14 @@ struct ServiceField {
 
 // The attribute tables, each defined in its own file; together they cover every service key
 // that stack models.
-const std::vector<ServiceField>& structured_service_fields();  // service_structured*.cpp
-const std::vector<ServiceField>& simple_service_fields();      // service_simple*.cpp
+// resources: ports, volumes, networks, depends_on, healthcheck, logging, ulimits, devices,
+//            secrets, configs, build                                  (service_resources*.cpp)
+// runtime:   deploy, gpus, blkio_config, develop, post_start, pre_stop, command, entrypoint
+//                                                                      (service_runtime*.cpp)
+// simple:    every other attribute: scalars, lists, mappings           (service_simple*.cpp)
+const std::vector<ServiceField>& resource_service_fields();
+const std::vector<ServiceField>& runtime_service_fields();
+const std::vector<ServiceField>& simple_service_fields();
 // Keys of the Compose spec that stack rejects with "not supported yet: services.<name>.<key>".
 const std::vector<std::string>& unsupported_service_keys();
 

@@ -13,7 +13,7 @@ struct FieldIndex {
   std::unordered_map<std::string, const ServiceField*> by_key;
   std::vector<const ServiceField*> all;
   FieldIndex() {
-    for (const auto* table : {&structured_service_fields(), &simple_service_fields()}) {
+    for (const auto* table : {&resource_service_fields(), &runtime_service_fields(), &simple_service_fields()}) {
       for (const auto& f : *table) {
         by_key.emplace(f.key, &f);
         all.push_back(&f);

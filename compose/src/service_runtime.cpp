@@ -1,0 +1,4 @@
+#include "convert.h"
+namespace stack::compose {
+const std::vector<ServiceField>& runtime_service_fields() { static const std::vector<ServiceField> f; return f; }
+}  // namespace stack::compose

@@ -1,4 +1,0 @@
-#include "convert.h"
-namespace stack::compose {
-const std::vector<ServiceField>& structured_service_fields() { static const std::vector<ServiceField> f; return f; }
-}  // namespace stack::compose
