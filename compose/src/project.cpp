@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "convert.h"
+#include "normalize.h"
 
 namespace stack::compose {
 namespace {
@@ -40,6 +41,13 @@ Mark mark_at(const Node& root, const std::vector<std::string>& path) {
   const Node* cur = &root;
   Mark best = root.mark;
   for (const auto& key : path) {
+    if (!key.empty() && key[0] == '#' && cur->is_sequence()) {
+      size_t i = std::stoul(key.substr(1));
+      if (i >= cur->items.size()) break;
+      cur = &cur->items[i];
+      best = cur->mark;
+      continue;
+    }
     const MapEntry* e = cur->find_entry(key);
     if (!e) break;
     best = e->key_mark;
@@ -49,7 +57,6 @@ Mark mark_at(const Node& root, const std::vector<std::string>& path) {
 }
 
 Project build_project(const Node& merged, const ProjectInputs& in, const FileSource& fs, Diagnostics& diags) {
-  (void)fs;
   Project p;
   p.working_dir = in.project_dir;
   p.config_files = in.files;
@@ -81,6 +88,7 @@ Project build_project(const Node& merged, const ProjectInputs& in, const FileSou
   if (const Node* n = merged.find("configs")) convert_configs(c, *n, p);
   std::sort(p.services.begin(), p.services.end(),
             [](const Service& a, const Service& b) { return a.name < b.name; });
+  (void)fs;
   return p;
 }
 
