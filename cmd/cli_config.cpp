@@ -125,7 +125,7 @@ int run_config(const GlobalOptions& g, const ConfigOptions& opts) {
       out += n + " " + compose::config_hash(*s) + "\n";
     }
   } else if (opts.format == "json") {
-    out = compose::project_to_json(p).dump(2) + "\n";
+    out = compose::to_json_text(compose::project_to_json(p));
   } else {
     out = compose::to_yaml(compose::project_to_json(p));
   }

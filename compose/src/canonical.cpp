@@ -8,6 +8,15 @@
 namespace stack::compose {
 namespace {
 
+// A double-quoted scalar (JSON escapes are valid YAML escapes); invalid UTF-8 is replaced
+// rather than thrown on.
+std::string json_string(const std::string& s) {
+  return Json(s).dump(-1, ' ', false, Json::error_handler_t::replace);
+}
+
+// Whether a string must be quoted to read back as the same string: it would resolve to
+// another type (YAML 1.2 core schema, plus YAML 1.1 booleans that older parsers still honour),
+// or it starts or contains something YAML reads as syntax.
 bool needs_quotes(const std::string& s) {
   if (s.empty()) return true;
   static const char* kWords[] = {"true", "True", "TRUE", "false", "False", "FALSE", "null", "Null", "NULL", "~",
@@ -15,20 +24,18 @@ bool needs_quotes(const std::string& s) {
                                  "y", "Y", "n", "N", "<<"};
   for (const char* w : kWords)
     if (s == w) return true;
-  Node probe = Node::scalar(s);
+  std::string digits;  // YAML 1.1 allows "_" in numbers
+  for (char ch : s)
+    if (ch != '_') digits.push_back(ch);
+  Node probe = Node::scalar(digits);
   if (scalar_int(probe) || scalar_float(probe)) return true;
-  // Anything that looks numeric-ish (1e3, 0755, 1_000, 12:30) is quoted to be safe.
-  if ((s[0] >= '0' && s[0] <= '9') || s[0] == '.' || s[0] == '+' || s[0] == '-') {
-    bool all_numeric = true;
-    for (char ch : s)
-      all_numeric = all_numeric && (std::isdigit(static_cast<unsigned char>(ch)) || ch == '.' || ch == '_' ||
-                                    ch == ':' || ch == 'e' || ch == 'E' || ch == '+' || ch == '-');
-    if (all_numeric) return true;
-  }
-  const std::string kLeading = "-?:,[]{}#&*!|>'\"%@` \t";
-  if (kLeading.find(s[0]) != std::string::npos) return true;
-  if (s.back() == ' ' || s.back() == ':' || s.back() == '\t') return true;
+  // Indicators that start a non-plain scalar; "-", "?" and ":" only when followed by a space.
+  const std::string kAlwaysSyntax = ",[]{}#&*!|>'\"%@`";
+  if (kAlwaysSyntax.find(s[0]) != std::string::npos) return true;
+  if ((s[0] == '-' || s[0] == '?' || s[0] == ':') && (s.size() == 1 || s[1] == ' ')) return true;
+  if (s.front() == ' ' || s.back() == ' ' || s.back() == ':') return true;
   if (s.find(": ") != std::string::npos || s.find(" #") != std::string::npos) return true;
+  if (s == "---" || s == "...") return true;
   for (unsigned char ch : s)
     if (ch < 0x20 || ch == 0x7f) return true;
   return false;
@@ -44,7 +51,7 @@ std::string scalar_text(const Json& v) {
     return v.dump();
   }
   const std::string& s = v.get_ref<const std::string&>();
-  return needs_quotes(s) ? Json(s).dump() : s;
+  return needs_quotes(s) ? json_string(s) : s;
 }
 
 bool is_container(const Json& v) { return (v.is_object() || v.is_array()) && !v.empty(); }
@@ -56,7 +63,7 @@ void emit_object(const Json& v, int indent, std::string& out) {
   for (auto it = v.begin(); it != v.end(); ++it) {
     out += pad;
     const std::string& k = it.key();
-    out += needs_quotes(k) ? Json(k).dump() : k;
+    out += needs_quotes(k) ? json_string(k) : k;
     out += ':';
     if (is_container(*it)) {
       out += '\n';
@@ -138,9 +145,18 @@ std::string config_hash(const Service& service) {
       for (const auto& i : v) a.push_back(strip(i));
       return a;
     }
-    return nlohmann::json::parse(v.dump());
+    if (v.is_string()) return v.get<std::string>();
+    if (v.is_boolean()) return v.get<bool>();
+    if (v.is_number_unsigned()) return v.get<uint64_t>();
+    if (v.is_number_integer()) return v.get<int64_t>();
+    if (v.is_number_float()) return v.get<double>();
+    return nullptr;
   };
-  return sha256_hex(strip(j).dump());
+  return sha256_hex(strip(j).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
+}
+
+std::string to_json_text(const Json& value) {
+  return value.dump(2, ' ', false, Json::error_handler_t::replace) + "\n";
 }
 
 std::string to_yaml(const Json& value) {

@@ -8,27 +8,6 @@
 namespace stack::compose {
 namespace {
 
-// File modes are octal: an unquoted 0440 is octal as go-yaml reads it (Go's base-0 integer
-// syntax), and a string is always octal ("0440", "440"), as compose-go's FileMode decodes it.
-std::optional<uint32_t> parse_file_mode(const Node& n) {
-  if (!n.is_scalar() || n.value.empty()) return std::nullopt;
-  const std::string& t = n.value;
-  bool octal_text = n.quoted || (t.size() > 1 && t[0] == '0' && t.find_first_not_of("01234567") == std::string::npos);
-  if (!octal_text) {
-    auto v = scalar_int(n);
-    if (!v || *v < 0 || *v > 07777) return std::nullopt;
-    return static_cast<uint32_t>(*v);
-  }
-  std::string digits = t;
-  if (digits.rfind("0o", 0) == 0 || digits.rfind("0O", 0) == 0) digits = digits.substr(2);
-  if (digits.empty() || digits.size() > 6 || digits.find_first_not_of("01234567") != std::string::npos)
-    return std::nullopt;
-  uint32_t v = 0;
-  for (char ch : digits) v = v * 8 + static_cast<uint32_t>(ch - '0');
-  if (v > 07777) return std::nullopt;
-  return v;
-}
-
 std::string octal_text(uint32_t v) {
   std::string digits;
   do {
@@ -101,6 +80,27 @@ void configs_to_json(const Service& svc, Json& out) {
 }
 
 }  // namespace
+
+// File modes are octal: an unquoted 0440 is octal as go-yaml reads it (Go's base-0 integer
+// syntax), and a string is always octal ("0440", "440"), as compose-go's FileMode decodes it.
+std::optional<uint32_t> parse_file_mode(const Node& n) {
+  if (!n.is_scalar() || n.value.empty()) return std::nullopt;
+  const std::string& t = n.value;
+  bool is_octal = n.quoted || (t.size() > 1 && t[0] == '0' && t.find_first_not_of("01234567") == std::string::npos);
+  if (!is_octal) {
+    auto v = scalar_int(n);
+    if (!v || *v < 0 || *v > 07777) return std::nullopt;
+    return static_cast<uint32_t>(*v);
+  }
+  std::string digits = t;
+  if (digits.rfind("0o", 0) == 0 || digits.rfind("0O", 0) == 0) digits = digits.substr(2);
+  if (digits.empty() || digits.size() > 6 || digits.find_first_not_of("01234567") != std::string::npos)
+    return std::nullopt;
+  uint32_t v = 0;
+  for (char ch : digits) v = v * 8 + static_cast<uint32_t>(ch - '0');
+  if (v > 07777) return std::nullopt;
+  return v;
+}
 
 bool is_ipv4_address(const std::string& text) {
   in_addr a{};

@@ -16,6 +16,8 @@ namespace stack::compose {
 bool is_ip_address(const std::string& text);
 bool is_ipv4_address(const std::string& text);
 bool is_ipv6_address(const std::string& text);
+// A file mode: an unquoted number as YAML reads it (0440 is octal), a string always octal.
+std::optional<uint32_t> parse_file_mode(const Node& n);
 // One secret/config reference: "name" or {source, target, uid, gid, mode}.
 std::optional<FileReference> read_file_reference(ConvertContext& c, const Node& n, const std::string& path);
 std::optional<std::vector<FileReference>> read_file_references(ConvertContext& c, const Node& n,

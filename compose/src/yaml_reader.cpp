@@ -2,6 +2,7 @@
 
 #include <yaml-cpp/yaml.h>
 
+#include <algorithm>
 #include <set>
 
 namespace stack::compose {
@@ -111,10 +112,35 @@ struct Converter {
   }
 };
 
+// The first byte offset that is not valid UTF-8, or npos. YAML streams must be Unicode; the
+// canonical output is JSON, which cannot carry arbitrary bytes.
+size_t invalid_utf8_offset(const std::string& s) {
+  size_t i = 0;
+  while (i < s.size()) {
+    auto c = static_cast<unsigned char>(s[i]);
+    size_t len = c < 0x80 ? 1 : (c >> 5) == 0x6 ? 2 : (c >> 4) == 0xe ? 3 : (c >> 3) == 0x1e ? 4 : 0;
+    if (len == 0 || i + len > s.size()) return i;
+    for (size_t k = 1; k < len; ++k)
+      if ((static_cast<unsigned char>(s[i + k]) & 0xc0) != 0x80) return i;
+    if (len == 2 && c < 0xc2) return i;  // overlong
+    i += len;
+  }
+  return std::string::npos;
+}
+
 }  // namespace
 
 std::vector<Node> read_yaml(const std::string& text, const std::string& display_name, Diagnostics& diags) {
   auto file = std::make_shared<const std::string>(display_name);
+  if (size_t bad = invalid_utf8_offset(text); bad != std::string::npos) {
+    Mark m;
+    m.file = file;
+    m.line = 1 + static_cast<int>(std::count(text.begin(), text.begin() + static_cast<long>(bad), '\n'));
+    size_t line_start = text.rfind('\n', bad == 0 ? 0 : bad - 1);
+    m.column = static_cast<int>(bad - (line_start == std::string::npos ? 0 : line_start + 1)) + 1;
+    diags.error(m, "", "invalid UTF-8 in the file");
+    return {};
+  }
   std::vector<YAML::Node> docs;
   try {
     docs = YAML::LoadAll(text);

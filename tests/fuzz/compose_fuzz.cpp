@@ -39,18 +39,18 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   for (const auto& s : r->services) (void)config_hash(s);
 
   MemoryFileSource again_fs;
-  again_fs.add("/p/compose.json", canonical.dump());
+  again_fs.add("/p/compose.json", to_json_text(canonical));
   LoadOptions again_opts = o;
   again_opts.files = {"/p/compose.json"};
   auto again = load(again_opts, again_fs);
   if (!again.ok()) {
-    std::fprintf(stderr, "canonical JSON did not load again:\n%s\n%s\n", canonical.dump(2).c_str(),
+    std::fprintf(stderr, "canonical JSON did not load again:\n%s\n%s\n", to_json_text(canonical).c_str(),
                  again.error().to_string().c_str());
     std::abort();
   }
   if (project_to_json(*again) != canonical) {
-    std::fprintf(stderr, "round trip changed the model:\n%s\n---\n%s\n", canonical.dump(2).c_str(),
-                 project_to_json(*again).dump(2).c_str());
+    std::fprintf(stderr, "round trip changed the model:\n%s\n---\n%s\n", to_json_text(canonical).c_str(),
+                 to_json_text(project_to_json(*again)).c_str());
     std::abort();
   }
   return 0;

@@ -19,6 +19,9 @@ Json service_to_json(const Service& service);
 // profiles and every x-* key. Documented in docs/compose.md.
 std::string config_hash(const Service& service);
 
+// JSON rendered as indented JSON text (invalid UTF-8 replaced, never thrown on).
+std::string to_json_text(const Json& value);
+
 // JSON rendered as block-style YAML (strings quoted where YAML would read them otherwise).
 std::string to_yaml(const Json& value);
 

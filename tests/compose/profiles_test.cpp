@@ -1,0 +1,41 @@
+// profiles.
+#include "compose_test_util.h"
+
+using namespace stack::compose;
+using namespace stack::compose::testing;
+
+TEST_CASE("profiles: names are kept in order", "[compose][profiles]") {
+  Project p = load_ok(
+      "services:\n"
+      "  web:\n"
+      "    image: nginx\n"
+      "    profiles: [debug, ci.nightly, Dev_2]\n",
+      {}, {}, [] {
+        LoadOptions o;
+        o.profiles = {"debug"};
+        return o;
+      }());
+  const Service* web = p.find_service("web");
+  REQUIRE(web != nullptr);
+  CHECK(service_to_json(*web).at("profiles").dump() == R"(["debug","ci.nightly","Dev_2"])");
+}
+
+TEST_CASE("profiles: invalid names and duplicates are all reported", "[compose][profiles]") {
+  std::string err = load_error(
+      "services:\n"
+      "  web:\n"
+      "    image: nginx\n"
+      "    profiles: [-debug, \"a b\", x, ok, ok]\n"
+      "  db:\n"
+      "    image: postgres\n"
+      "    profiles: debug\n");
+  CHECK(err ==
+        "compose.yaml:4:16: services.web.profiles[0]: invalid profile name \"-debug\" (must match "
+        "[a-zA-Z0-9][a-zA-Z0-9_.-]+)\n"
+        "compose.yaml:4:24: services.web.profiles[1]: invalid profile name \"a b\" (must match "
+        "[a-zA-Z0-9][a-zA-Z0-9_.-]+)\n"
+        "compose.yaml:4:31: services.web.profiles[2]: invalid profile name \"x\" (must match "
+        "[a-zA-Z0-9][a-zA-Z0-9_.-]+)\n"
+        "compose.yaml:4:38: services.web.profiles[4]: duplicate item \"ok\"\n"
+        "compose.yaml:7:15: services.db.profiles: must be a list of strings, not a string");
+}
