@@ -129,6 +129,8 @@ int run_config(const GlobalOptions& g, const ConfigOptions& opts) {
   } else {
     out = compose::to_yaml(compose::project_to_json(p));
   }
+  // Interpolated output is escaped so that it loads again to the same values.
+  if (!opts.no_interpolate) out = compose::escape_dollars(std::move(out));
   return emit(opts, out);
 }
 

@@ -155,6 +155,16 @@ std::string config_hash(const Service& service) {
   return sha256_hex(strip(j).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
 }
 
+std::string escape_dollars(std::string text) {
+  std::string out;
+  out.reserve(text.size());
+  for (char ch : text) {
+    out.push_back(ch);
+    if (ch == '$') out.push_back('$');
+  }
+  return out;
+}
+
 std::string to_json_text(const Json& value) {
   return value.dump(2, ' ', false, Json::error_handler_t::replace) + "\n";
 }

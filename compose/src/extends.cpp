@@ -37,6 +37,8 @@ class Resolver;
 thread_local std::vector<Resolver*> t_active;
 thread_local std::vector<ChainLink> t_chain;
 
+enum class Status { kOk, kFailed, kDeferred };
+
 class Resolver {
  public:
   Resolver(Node& doc, std::string file, const DocumentLoader& load, Diagnostics& diags)
@@ -51,39 +53,53 @@ class Resolver {
 
   const std::string& file() const { return file_; }
 
+  // Each service of the document starts a chain of its own: a service of another document
+  // still being resolved, but not on this chain, is not a cycle; the service depending on it
+  // is deferred (left with its extends) until someone asks for it.
   void resolve_all() {
     if (!services_) return;
+    std::vector<ChainLink> outer;
+    outer.swap(t_chain);
     for (size_t i = 0; i < services_->entries.size(); ++i) resolve(services_->entries[i].key);
+    t_chain.swap(outer);
   }
 
   bool has(const std::string& name) const { return services_ && services_->find(name); }
+  // Requires has(name) and resolve(name) == kOk.
+  const Node& service(const std::string& name) const { return *services_->find(name); }
 
-  // The definition of `name` with its extends applied, or nullptr when that failed (reported).
-  const Node* resolve(const std::string& name) {
+  // Applies the extends chain of `name` to its definition in place.
+  Status resolve(const std::string& name) {
     Node* svc = services_ ? services_->find(name) : nullptr;
-    if (!svc) return nullptr;
+    if (!svc) return Status::kFailed;
     State& state = state_[name];
-    if (state == State::kDone) return svc;
-    if (state == State::kFailed) return nullptr;
+    if (state == State::kDone) return Status::kOk;
+    if (state == State::kFailed) return Status::kFailed;
     const MapEntry* ext = svc->is_mapping() ? svc->find_entry("extends") : nullptr;
     if (state == State::kActive) {
+      if (!on_chain(name)) return Status::kDeferred;
       report_cycle(name, *ext);
       state = State::kFailed;
-      return nullptr;
+      return Status::kFailed;
     }
     if (!ext) {
       state = State::kDone;
-      return svc;
+      return Status::kOk;
     }
     state = State::kActive;
     t_chain.push_back(ChainLink{file_, display_, name});
-    std::optional<Node> base = find_base(name, *ext);
+    Status status = Status::kOk;
+    std::optional<Node> base = find_base(name, *ext, status);
     t_chain.pop_back();
+    if (status == Status::kDeferred) {
+      state_[name] = State::kUnvisited;
+      return status;
+    }
     // The recursion may have marked this service failed (a cycle through it).
     if (!base || state_[name] == State::kFailed) {
       state_[name] = State::kFailed;
       svc->erase("extends");
-      return nullptr;
+      return Status::kFailed;
     }
     Node over = *svc;
     over.erase("extends");
@@ -93,11 +109,17 @@ class Resolver {
     base->mark = svc->mark;
     *svc = std::move(*base);
     state_[name] = State::kDone;
-    return svc;
+    return Status::kOk;
   }
 
  private:
   enum class State { kUnvisited, kActive, kDone, kFailed };
+
+  bool on_chain(const std::string& name) const {
+    for (const auto& link : t_chain)
+      if (link.file == file_ && link.service == name) return true;
+    return false;
+  }
 
   std::optional<ExtendsRef> parse_ref(const std::string& name, const MapEntry& ext) {
     std::string path = path_join(path_join("services", name), "extends");
@@ -132,39 +154,38 @@ class Resolver {
     return ok ? std::optional<ExtendsRef>(ref) : std::nullopt;
   }
 
-  std::optional<Node> find_base(const std::string& name, const MapEntry& ext) {
+  std::optional<Node> find_base(const std::string& name, const MapEntry& ext, Status& status) {
     auto ref = parse_ref(name, ext);
+    status = Status::kFailed;
     if (!ref) return std::nullopt;
-    if (ref->file.empty()) return take(*this, ref->service, name, ext);
+    if (ref->file.empty()) return take(*this, ref->service, name, ext, status);
     for (auto it = t_active.rbegin(); it != t_active.rend(); ++it) {
       if ((*it)->file() != ref->file) continue;
-      auto base = take(**it, ref->service, name, ext);
+      auto base = take(**it, ref->service, name, ext, status);
       if (base) rebase_service_paths(*base, dir_of(ref->file));
       return base;
     }
     auto [it, inserted] = loaded_.try_emplace(ref->file);
     if (inserted) it->second = load_(ref->file, ext.key_mark);
     if (!it->second) return std::nullopt;
-    const Node* services = it->second->find("services");
-    const Node* svc = services && services->is_mapping() ? services->find(ref->service) : nullptr;
-    if (!svc) {
-      not_found(name, ref->service, ext, it->second->mark.file ? *it->second->mark.file : ref->file);
-      return std::nullopt;
-    }
-    Node base = *svc;
-    rebase_service_paths(base, dir_of(ref->file));
+    // Services deferred while the file loaded are resolved now, on this chain.
+    Resolver other(*it->second, ref->file, load_, diags_);
+    auto base = take(other, ref->service, name, ext, status);
+    if (base) rebase_service_paths(*base, dir_of(ref->file));
     return base;
   }
 
-  // A copy of `service` as resolved by `owner` (this document or one still being loaded).
-  std::optional<Node> take(Resolver& owner, const std::string& service, const std::string& name, const MapEntry& ext) {
+  // A copy of `service` as resolved by `owner` (this document or another one).
+  std::optional<Node> take(Resolver& owner, const std::string& service, const std::string& name, const MapEntry& ext,
+                           Status& status) {
     if (!owner.has(service)) {
       not_found(name, service, ext, owner.display_name());
+      status = Status::kFailed;
       return std::nullopt;
     }
-    const Node* base = owner.resolve(service);
-    if (!base) return std::nullopt;
-    return *base;
+    status = owner.resolve(service);
+    if (status != Status::kOk) return std::nullopt;
+    return owner.service(service);
   }
 
   const std::string& display_name() const { return display_; }

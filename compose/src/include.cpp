@@ -28,7 +28,8 @@ bool read_paths(const Node& n, const std::string& dir, const std::string& path, 
                 Diagnostics& diags) {
   auto one = [&](const Node& s, const std::string& p) {
     if (!s.is_scalar() || s.value.empty()) {
-      diags.error(s, p, "must be a non-empty string, not " + (s.is_scalar() ? std::string("empty") : "a " + s.type_name()));
+      std::string what = s.is_scalar() ? std::string("empty") : "a " + s.type_name();
+      diags.error(s, p, "must be a non-empty string, not " + what);
       return false;
     }
     out.push_back(absolute(dir, s.value));

@@ -42,17 +42,17 @@ const std::map<std::string, RuleInfo>& rule_table() {
       {"services.*.secrets", {Rule::kUnique, KeyKind::kSecret}},
       {"services.*.configs", {Rule::kUnique, KeyKind::kConfig}},
       {"services.*.devices", {Rule::kUnique, KeyKind::kDevice}},
-      {"services.*.env_file", {Rule::kUnique, KeyKind::kEnvFile}},
-      {"services.*.tmpfs", {Rule::kUnique, KeyKind::kTmpfs}},
+      {"services.*.env_file", {Rule::kUnique, KeyKind::kEnvFile, true}},
+      {"services.*.tmpfs", {Rule::kUnique, KeyKind::kTmpfs, true}},
       {"services.*.expose", {Rule::kUnique}},
-      {"services.*.dns", {Rule::kUnique}},
+      {"services.*.dns", {Rule::kUnique, KeyKind::kValue, true}},
       {"services.*.dns_opt", {Rule::kUnique}},
-      {"services.*.dns_search", {Rule::kUnique}},
+      {"services.*.dns_search", {Rule::kUnique, KeyKind::kValue, true}},
       {"services.*.cap_add", {Rule::kUnique}},
       {"services.*.cap_drop", {Rule::kUnique}},
       {"services.*.profiles", {Rule::kUnique}},
       {"services.*.links", {Rule::kUnique}},
-      {"services.*.label_file", {Rule::kUnique}},
+      {"services.*.label_file", {Rule::kUnique, KeyKind::kValue, true}},
       {"services.*.networks.*.aliases", {Rule::kUnique}},
       {"services.*.networks.*.link_local_ips", {Rule::kUnique}},
       {"services.*.build.tags", {Rule::kUnique}},
@@ -120,7 +120,7 @@ void merge_value(Node& base, const Node& over, const std::string& pattern, const
   switch (r.rule) {
     case Rule::kKeyValue: return merge_key_value(base, over, pattern, path, diags);
     case Rule::kHosts: return merge_hosts(base, over, pattern, path, diags);
-    case Rule::kUnique: return merge_unique(base, over, r.key, pattern, path, diags);
+    case Rule::kUnique: return merge_unique(base, over, r, pattern, path, diags);
     case Rule::kLogging: return merge_logging(base, over, pattern, path, diags);
     case Rule::kDependsOn: return merge_depends_on(base, over, pattern, path, diags);
     case Rule::kNetworks: return merge_service_networks(base, over, pattern, path, diags);

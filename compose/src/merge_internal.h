@@ -30,6 +30,7 @@ enum class KeyKind { kValue, kPort, kVolume, kSecret, kConfig, kDevice, kEnvFile
 struct RuleInfo {
   Rule rule = Rule::kDefault;
   KeyKind key = KeyKind::kValue;
+  bool single = false;  // kUnique: a lone string is a one-item list (string_or_list in the schema)
 };
 
 // `pattern` is the attribute path with names replaced by "*": "services.*.build.args".
@@ -57,8 +58,8 @@ void merge_key_value(Node& base, const Node& over, const std::string& pattern, c
                      Diagnostics& diags);
 void merge_hosts(Node& base, const Node& over, const std::string& pattern, const std::string& path,
                  Diagnostics& diags);
-void merge_unique(Node& base, const Node& over, KeyKind key, const std::string& pattern, const std::string& path,
-                  Diagnostics& diags);
+void merge_unique(Node& base, const Node& over, const RuleInfo& rule, const std::string& pattern,
+                  const std::string& path, Diagnostics& diags);
 void merge_logging(Node& base, const Node& over, const std::string& pattern, const std::string& path,
                    Diagnostics& diags);
 void merge_depends_on(Node& base, const Node& over, const std::string& pattern, const std::string& path,

@@ -124,7 +124,8 @@ void dedupe_tree(Node& n, const std::string& pattern) {
   for (auto& e : n.entries) {
     std::string cp = child_pattern(pattern, e.key);
     RuleInfo r = rule_for(cp);
-    if (e.value.is_sequence() && (r.rule == Rule::kUnique || r.rule == Rule::kKeyValue)) dedupe_sequence(e.value, r.key);
+    bool keyed = r.rule == Rule::kUnique || r.rule == Rule::kKeyValue;
+    if (keyed && e.value.is_sequence()) dedupe_sequence(e.value, r.key);
     else dedupe_tree(e.value, cp);
   }
 }

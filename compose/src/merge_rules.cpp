@@ -31,7 +31,8 @@ std::optional<Node> key_value_mapping(const Node& n, char separator) {
     if (!item.is_scalar() && !item.is_null()) return std::nullopt;
     auto eq = item.value.find(separator);
     std::string key = item.value.substr(0, eq);
-    Node value = eq == std::string::npos ? Node::null(item.mark) : Node::scalar(item.value.substr(eq + 1), item.mark, true);
+    Node value = eq == std::string::npos ? Node::null(item.mark)
+                                         : Node::scalar(item.value.substr(eq + 1), item.mark, true);
     value.tag = item.tag;
     if (int i = find_index(m, key); i >= 0) m.entries.erase(m.entries.begin() + i);
     m.entries.push_back(MapEntry{key, item.mark, std::move(value)});
@@ -186,11 +187,11 @@ void merge_hosts(Node& base, const Node& over, const std::string& pattern, const
   base = std::move(*b);
 }
 
-void merge_unique(Node& base, const Node& over, KeyKind key, const std::string& pattern, const std::string& path,
-                  Diagnostics& diags) {
+void merge_unique(Node& base, const Node& over, const RuleInfo& rule, const std::string& pattern,
+                  const std::string& path, Diagnostics& diags) {
   // A lone string (dns: 8.8.8.8, env_file: .env) is a one-item list.
-  auto as_list = [](const Node& n) {
-    if (!n.is_scalar()) return n;
+  auto as_list = [&rule](const Node& n) {
+    if (!rule.single || !n.is_scalar()) return n;
     Node seq = Node::sequence(n.mark);
     seq.items.push_back(n);
     return seq;
@@ -199,7 +200,7 @@ void merge_unique(Node& base, const Node& over, KeyKind key, const std::string& 
   Node o = as_list(over);
   if (!b.is_sequence() || !o.is_sequence()) return merge_default(base, over, pattern, path, diags);
   append_clean(b, o);
-  dedupe_sequence(b, key);
+  dedupe_sequence(b, rule.key);
   base = std::move(b);
 }
 

@@ -88,7 +88,9 @@ Project build_project(const Node& merged, const ProjectInputs& in, const FileSou
   if (const Node* n = merged.find("configs")) convert_configs(c, *n, p);
   std::sort(p.services.begin(), p.services.end(),
             [](const Service& a, const Service& b) { return a.name < b.name; });
-  (void)fs;
+  if (!diags.empty()) return p;
+  NormalizeContext n{merged, in, fs, diags};
+  normalize_project(p, n);
   return p;
 }
 

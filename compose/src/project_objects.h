@@ -42,7 +42,7 @@ std::string object_name(const Project& p, const std::string& key, const ObjectId
 // external: true allows only name and x-* beside it (networks and volumes).
 void check_external_alone(ConvertContext& c, const Node& entry, const std::string& path);
 
-// Calls f(key, value, path) for each entry of a top-level section ("networks" …), after
+// Calls f(entry, path) for each entry of a top-level section ("networks" …), after
 // checking the section is a mapping and the key is a valid name; x-* keys are skipped.
 template <class F>
 void for_each_object(ConvertContext& c, const Node& section, const std::string& name, F&& f) {
@@ -60,7 +60,7 @@ void for_each_object(ConvertContext& c, const Node& section, const std::string& 
       c.diags.error(e.key_mark, name, "invalid name \"" + e.key + "\" (must match [a-zA-Z0-9._-]+)");
       continue;
     }
-    f(e.key, e.value, path_join(name, e.key));
+    f(e, path_join(name, e.key));
   }
 }
 

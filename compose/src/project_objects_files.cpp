@@ -1,4 +1,6 @@
 // Top-level volumes, secrets and configs.
+#include <algorithm>
+
 #include "project_objects.h"
 
 namespace stack::compose {
@@ -8,6 +10,11 @@ void read_volume(ConvertContext& c, const Node& v, const std::string& path, Volu
   if (const Node* x = v.find("driver")) vol.driver = read_string(c, *x, path_join(path, "driver")).value_or("");
   if (const Node* x = v.find("driver_opts")) {
     if (auto m = read_string_map(c, *x, path_join(path, "driver_opts"))) vol.driver_opts = std::move(*m);
+  }
+  // A local volume with o=bind mounts a host directory: its device is a path on the host and,
+  // as for bind mounts, relative to the project directory.
+  if (auto o = vol.driver_opts.find("o"); o != vol.driver_opts.end() && o->second == "bind") {
+    if (auto d = vol.driver_opts.find("device"); d != vol.driver_opts.end()) d->second = resolve_path(c, d->second);
   }
   if (const Node* x = v.find("labels")) {
     if (auto m = read_mapping(c, *x, path_join(path, "labels"))) vol.labels = std::move(*m);
@@ -25,17 +32,16 @@ std::string join_sources(const std::vector<std::string>& sources) {
 
 void check_sources(ConvertContext& c, const Node& v, const std::string& path, const std::vector<std::string>& sources) {
   std::string names = join_sources(sources);
-  const MapEntry* first = nullptr;
-  for (const auto& s : sources) {
-    const MapEntry* e = v.find_entry(s);
-    if (!e) continue;
-    if (first) {
-      c.diags.error(e->key_mark, path, names + " attributes are mutually exclusive");
+  bool found = false;
+  for (const auto& e : v.entries) {
+    if (std::find(sources.begin(), sources.end(), e.key) == sources.end()) continue;
+    if (found) {
+      c.diags.error(e.key_mark, path, names + " attributes are mutually exclusive");
       return;
     }
-    first = e;
+    found = true;
   }
-  if (!first && !v.find("external") && !v.find("driver")) c.error(v, path, "one of " + names + " must be set");
+  if (!found && !v.find("external") && !v.find("driver")) c.error(v, path, "one of " + names + " must be set");
 }
 
 // The attributes secrets and configs share (external and name are read by the caller).
@@ -61,12 +67,14 @@ void read_file_object(ConvertContext& c, const Node& v, const std::string& path,
 void convert_file_objects(ConvertContext& c, const Node& node, Project& p, const std::string& section,
                           const std::vector<std::string>& keys, const std::vector<std::string>& sources,
                           std::map<std::string, FileObject>& out) {
-  for_each_object(c, node, section, [&](const std::string& key, const Node& v, const std::string& path) {
+  for_each_object(c, node, section, [&](const MapEntry& e, const std::string& path) {
+    const std::string& key = e.key;
+    const Node& v = e.value;
     FileObject f;
     f.key = key;
     ObjectIdentity id;
     if (scalar_is_null(v)) {
-      c.error(v, path, "one of " + join_sources(sources) + " must be set");
+      c.diags.error(e.key_mark, path, "one of " + join_sources(sources) + " must be set");
     } else if (check_mapping(c, v, path, keys)) {
       id = read_identity(c, v, path);
       check_sources(c, v, path, sources);
@@ -102,7 +110,9 @@ Json file_objects_to_json(const std::map<std::string, FileObject>& objects) {
 }  // namespace
 
 void convert_volumes(ConvertContext& c, const Node& node, Project& p) {
-  for_each_object(c, node, "volumes", [&](const std::string& key, const Node& v, const std::string& path) {
+  for_each_object(c, node, "volumes", [&](const MapEntry& e, const std::string& path) {
+    const std::string& key = e.key;
+    const Node& v = e.value;
     Volume vol;
     vol.key = key;
     ObjectIdentity id;
@@ -119,9 +129,10 @@ void convert_volumes(ConvertContext& c, const Node& node, Project& p) {
 }
 
 void convert_secrets(ConvertContext& c, const Node& node, Project& p) {
-  convert_file_objects(c, node, p, "secrets",
-                       {"name", "environment", "file", "external", "labels", "driver", "driver_opts", "template_driver"},
-                       {"file", "environment"}, p.secrets);
+  convert_file_objects(
+      c, node, p, "secrets",
+      {"name", "environment", "file", "external", "labels", "driver", "driver_opts", "template_driver"},
+      {"file", "environment"}, p.secrets);
 }
 
 void convert_configs(ConvertContext& c, const Node& node, Project& p) {

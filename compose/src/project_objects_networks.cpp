@@ -4,37 +4,48 @@
 namespace stack::compose {
 namespace {
 
-const std::vector<std::string> kNetworkKeys = {"name",        "driver",      "driver_opts", "ipam",
-                                               "external",    "internal",    "attachable",  "enable_ipv4",
-                                               "enable_ipv6", "labels"};
+const std::vector<std::string> kNetworkKeys = {"name",     "driver",     "driver_opts", "ipam",        "external",
+                                               "internal", "attachable", "enable_ipv4", "enable_ipv6", "labels"};
 
 std::string in_quotes(const std::string& s) { return "\"" + s + "\""; }
 
+// subnet, ip_range and gateway of one pool: well-formed, and the latter two inside the subnet
+// (the engine's default IPAM refuses them otherwise).
 void read_pool_addresses(ConvertContext& c, const Node& item, const std::string& path, IpamPool& pool) {
   std::optional<IpPrefix> subnet;
   if (const Node* n = item.find("subnet")) {
-    if (auto s = read_string(c, *n, path_join(path, "subnet"))) {
+    std::string p = path_join(path, "subnet");
+    if (auto s = read_string(c, *n, p)) {
       subnet = parse_cidr(*s);
-      if (subnet) pool.subnet = *s;
-      else c.error(*n, path_join(path, "subnet"), "invalid subnet " + in_quotes(*s) + " (expected CIDR notation, e.g. 172.28.0.0/16)");
+      if (subnet) {
+        pool.subnet = *s;
+      } else {
+        c.error(*n, p, "invalid subnet " + in_quotes(*s) + " (expected CIDR notation, e.g. 172.28.0.0/16)");
+      }
     }
   }
   if (const Node* n = item.find("ip_range")) {
     std::string p = path_join(path, "ip_range");
-    if (auto s = read_string(c, *n, p)) {
-      auto range = parse_cidr(*s);
-      if (!range) c.error(*n, p, "invalid ip_range " + in_quotes(*s) + " (expected CIDR notation, e.g. 172.28.5.0/24)");
-      else if (subnet && !subnet->contains(*range)) c.error(*n, p, "ip_range " + in_quotes(*s) + " is not within subnet " + in_quotes(pool.subnet));
-      else pool.ip_range = *s;
+    auto s = read_string(c, *n, p);
+    auto range = s ? parse_cidr(*s) : std::nullopt;
+    if (s && !range) {
+      c.error(*n, p, "invalid ip_range " + in_quotes(*s) + " (expected CIDR notation, e.g. 172.28.5.0/24)");
+    } else if (range && subnet && !subnet->contains(*range)) {
+      c.error(*n, p, "ip_range " + in_quotes(*s) + " is not within subnet " + in_quotes(pool.subnet));
+    } else if (range) {
+      pool.ip_range = *s;
     }
   }
   if (const Node* n = item.find("gateway")) {
     std::string p = path_join(path, "gateway");
-    if (auto s = read_string(c, *n, p)) {
-      auto ip = parse_ip(*s);
-      if (!ip) c.error(*n, p, "invalid gateway address " + in_quotes(*s));
-      else if (subnet && !subnet->contains(*ip)) c.error(*n, p, "gateway " + in_quotes(*s) + " is not in subnet " + in_quotes(pool.subnet));
-      else pool.gateway = *s;
+    auto s = read_string(c, *n, p);
+    auto ip = s ? parse_ip(*s) : std::nullopt;
+    if (s && !ip) {
+      c.error(*n, p, "invalid gateway address " + in_quotes(*s));
+    } else if (ip && subnet && !subnet->contains(*ip)) {
+      c.error(*n, p, "gateway " + in_quotes(*s) + " is not in subnet " + in_quotes(pool.subnet));
+    } else if (ip) {
+      pool.gateway = *s;
     }
   }
 }
@@ -47,7 +58,8 @@ IpamPool read_pool(ConvertContext& c, const Node& item, const std::string& path)
     std::string p = path_join(path, "aux_addresses");
     if (auto m = read_string_map(c, *n, p)) {
       for (const auto& e : n->entries) {
-        if (!parse_ip(e.value.value)) c.error(e.value, path_join(p, e.key), "invalid IP address " + in_quotes(e.value.value));
+        if (!parse_ip(e.value.value))
+          c.error(e.value, path_join(p, e.key), "invalid IP address " + in_quotes(e.value.value));
       }
       pool.aux_addresses = std::move(*m);
     }
@@ -117,7 +129,9 @@ Json ipam_to_json(const Ipam& ipam) {
 }  // namespace
 
 void convert_networks(ConvertContext& c, const Node& node, Project& p) {
-  for_each_object(c, node, "networks", [&](const std::string& key, const Node& v, const std::string& path) {
+  for_each_object(c, node, "networks", [&](const MapEntry& e, const std::string& path) {
+    const std::string& key = e.key;
+    const Node& v = e.value;
     Network n;
     n.key = key;
     ObjectIdentity id;

@@ -33,6 +33,8 @@ std::optional<PortRange> parse_port_range(const std::string& s) {
   return PortRange{*a, *b};
 }
 
+std::string shown(const Node& n) { return n.is_scalar() ? "\"" + n.value + "\"" : "(a " + n.type_name() + ")"; }
+
 bool valid_protocol(const std::string& p) { return p == "tcp" || p == "udp" || p == "sctp"; }
 
 // Splits "ip:host:container" where ip may be a bracketed IPv6 address.
@@ -139,7 +141,7 @@ std::optional<ServicePort> parse_long_port(ConvertContext& c, const Node& n, con
     auto t = v->is_scalar() ? parse_port_number(v->value) : std::nullopt;
     if (t) p.target = *t;
     else {
-      c.error(*v, path_join(path, "target"), "invalid port " + (v->is_scalar() ? "\"" + v->value + "\"" : "(a " + v->type_name() + ")") + " (expected 1-65535)");
+      c.error(*v, path_join(path, "target"), "invalid port " + shown(*v) + " (expected 1-65535)");
       ok = false;
     }
   } else {
@@ -150,7 +152,7 @@ std::optional<ServicePort> parse_long_port(ConvertContext& c, const Node& n, con
     if (v->is_scalar() && !scalar_is_null(*v) && parse_port_range(v->value)) {
       p.published = v->value;
     } else if (!(v->is_scalar() && v->quoted && v->value.empty())) {
-      c.error(*v, path_join(path, "published"), "invalid published port " + (v->is_scalar() ? "\"" + v->value + "\"" : "(a " + v->type_name() + ")"));
+      c.error(*v, path_join(path, "published"), "invalid published port " + shown(*v));
       ok = false;
     }
   }
@@ -178,7 +180,9 @@ void parse_ports(ConvertContext& c, const Node& n, const std::string& path, Serv
     }
     auto ports = item.is_scalar() && !scalar_is_null(item) ? parse_short_port(item.value) : std::nullopt;
     if (!ports) {
-      c.error(item, p, item.is_scalar() ? "invalid port \"" + item.value + "\"" : "must be a string, number or mapping, not a " + item.type_name());
+      c.error(item, p,
+              item.is_scalar() ? "invalid port " + shown(item)
+                               : "must be a string, number or mapping, not a " + item.type_name());
       ok = false;
       continue;
     }

@@ -155,7 +155,8 @@ std::optional<ServiceVolumeTmpfs> read_tmpfs(ConvertContext& c, const Node& n, c
     if (m) {
       t.mode = *m;
     } else {
-      c.error(*v, path_join(path, "mode"), "invalid file mode " + (v->is_scalar() ? "\"" + v->value + "\"" : "(a " + v->type_name() + ")") + " (expected an octal number such as 01777)");
+      std::string shown = v->is_scalar() ? "\"" + v->value + "\"" : "(a " + v->type_name() + ")";
+      c.error(*v, path_join(path, "mode"), "invalid file mode " + shown + " (expected an octal number such as 01777)");
       ok = false;
     }
   }

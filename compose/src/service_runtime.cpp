@@ -82,7 +82,8 @@ std::optional<ServiceHook> read_hook(ConvertContext& c, const Node& n, const std
     else if (ok) c.error(cmd, path_join(path, "command"), "must be a string or a list of strings, not null");
   }
   if (const Node* v = n.find("user")) h.user = read_string(c, *v, path_join(path, "user")).value_or("");
-  if (const Node* v = n.find("privileged")) h.privileged = read_bool(c, *v, path_join(path, "privileged")).value_or(false);
+  if (const Node* v = n.find("privileged"))
+    h.privileged = read_bool(c, *v, path_join(path, "privileged")).value_or(false);
   if (const Node* v = n.find("working_dir"))
     h.working_dir = read_string(c, *v, path_join(path, "working_dir")).value_or("");
   if (const Node* v = n.find("environment"))

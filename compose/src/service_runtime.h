@@ -16,11 +16,14 @@ bool check_mapping_strict(ConvertContext& c, const Node& n, const std::string& p
 // Reports `missing required key "<key>"` at the mapping when `key` is absent; true when present.
 bool require_key(ConvertContext& c, const Node& n, const std::string& path, const std::string& key);
 // Counts diagnostics so that a parse can leave the model untouched when anything failed.
-struct ErrorWatch {
-  const ConvertContext& c;
-  size_t before;
-  explicit ErrorWatch(const ConvertContext& ctx) : c(ctx), before(ctx.diags.size()) {}
-  bool ok() const { return c.diags.size() == before; }
+class ErrorWatch {
+ public:
+  explicit ErrorWatch(const ConvertContext& c) : diags_(c.diags), before_(c.diags.size()) {}
+  bool ok() const { return diags_.size() == before_; }
+
+ private:
+  const Diagnostics& diags_;
+  size_t before_;
 };
 
 Json extensions_json(const Extensions& ext, Json out);

@@ -24,7 +24,8 @@ std::vector<BlkioWeightDevice> read_weight_devices(ConvertContext& c, const Node
     BlkioWeightDevice w;
     if (const Node* v = item.find("path")) w.path = read_string(c, *v, path_join(p, "path")).value_or("");
     if (const Node* v = item.find("weight"))
-      w.weight = static_cast<uint16_t>(read_int_range(c, *v, path_join(p, "weight"), kMinWeight, kMaxWeight).value_or(0));
+      w.weight = static_cast<uint16_t>(
+          read_int_range(c, *v, path_join(p, "weight"), kMinWeight, kMaxWeight).value_or(0));
     out.push_back(std::move(w));
   }
   return out;

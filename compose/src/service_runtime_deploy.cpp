@@ -257,7 +257,8 @@ std::optional<DeviceRequest> read_device_request(ConvertContext& c, const Node& 
   if (const Node* v = n.find("device_ids"))
     d.device_ids = read_string_list(c, *v, path_join(path, "device_ids")).value_or(std::vector<std::string>{});
   if (const Node* v = n.find("driver")) d.driver = read_string(c, *v, path_join(path, "driver")).value_or("");
-  if (const Node* v = n.find("options")) d.options = read_mapping(c, *v, path_join(path, "options")).value_or(Mapping{});
+  if (const Node* v = n.find("options"))
+    d.options = read_mapping(c, *v, path_join(path, "options")).value_or(Mapping{});
   if (n.find("count") && n.find("device_ids")) c.error(n, path, "\"count\" and \"device_ids\" are mutually exclusive");
   d.extensions = read_extensions(n);
   if (!watch.ok()) return std::nullopt;
@@ -313,7 +314,8 @@ void parse_gpus(ConvertContext& c, const Node& value, const std::string& path, S
     return;
   }
   if (!value.is_sequence()) {
-    std::string what = value.is_scalar() && !scalar_is_null(value) ? "\"" + value.value + "\"" : "a " + value.type_name();
+    std::string what =
+        value.is_scalar() && !scalar_is_null(value) ? "\"" + value.value + "\"" : "a " + value.type_name();
     c.error(value, path, "must be \"all\" or a list of device requests, not " + what);
     return;
   }

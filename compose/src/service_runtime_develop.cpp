@@ -17,7 +17,8 @@ std::optional<WatchRule> read_watch_rule(ConvertContext& c, const Node& n, const
   if (require_key(c, n, path, "path")) {
     if (auto p = read_string(c, *n.find("path"), at("path"))) w.path = resolve_path(c, *p);
   }
-  if (require_key(c, n, path, "action")) w.action = read_enum(c, *n.find("action"), at("action"), kWatchActions).value_or("");
+  if (require_key(c, n, path, "action"))
+    w.action = read_enum(c, *n.find("action"), at("action"), kWatchActions).value_or("");
   if (const Node* v = n.find("target")) w.target = read_string(c, *v, at("target")).value_or("");
   if (const Node* v = n.find("ignore"))
     w.ignore = read_string_list(c, *v, at("ignore"), true).value_or(std::vector<std::string>{});

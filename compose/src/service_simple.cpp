@@ -39,8 +39,8 @@ void put_mapping(Json& out, const char* key, const Mapping& m) {
 const std::vector<ServiceField>& simple_service_fields() {
   static const std::vector<ServiceField> fields = [] {
     std::vector<ServiceField> all;
-    for (const auto* slice : {&simple::scalar_fields(), &simple::number_fields(), &simple::list_fields(),
-                              &simple::mapping_fields(), &simple::file_fields()})
+    for (const auto* slice :
+         {&simple::scalar_fields(), &simple::number_fields(), &simple::list_fields(), &simple::mapping_fields()})
       all.insert(all.end(), slice->begin(), slice->end());
     return all;
   }();

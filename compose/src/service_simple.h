@@ -25,7 +25,6 @@ const std::vector<ServiceField>& scalar_fields();   // service_simple_scalars.cp
 const std::vector<ServiceField>& number_fields();   // service_simple_numbers.cpp
 const std::vector<ServiceField>& list_fields();     // service_simple_lists.cpp
 const std::vector<ServiceField>& mapping_fields();  // service_simple_mappings.cpp
-const std::vector<ServiceField>& file_fields();     // service_simple_files.cpp
 
 // Checks (and may normalise) a string value already read; reports its own diagnostics.
 using StringCheck = bool (*)(ConvertContext& c, const Node& at, const std::string& path, std::string& value);

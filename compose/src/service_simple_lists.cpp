@@ -31,8 +31,8 @@ std::optional<std::vector<std::string>> read_items(ConvertContext& c, const Node
   return out;
 }
 
-template <FieldKey K, std::vector<std::string> Service::*M, bool AllowSingle = false,
-          Items Kind = Items::kStrings, ItemCheck Check = nullptr>
+template <FieldKey K, std::vector<std::string> Service::*M, bool AllowSingle = false, Items Kind = Items::kStrings,
+          ItemCheck Check = nullptr>
 ServiceField list_field() {
   return {K.text,
           [](ConvertContext& c, const Node& v, const std::string& path, Service& s) {

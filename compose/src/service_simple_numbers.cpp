@@ -75,8 +75,9 @@ ServiceField realtime_field() {
                 return;
               }
             }
-            c.error(v, path, "must be a number of microseconds or a duration (e.g. \"400ms\"), not " +
-                                 (v.is_scalar() ? "\"" + v.value + "\"" : "a " + v.type_name()));
+            c.error(v, path,
+                    "must be a number of microseconds or a duration (e.g. \"400ms\"), not " +
+                        (v.is_scalar() ? "\"" + v.value + "\"" : "a " + v.type_name()));
           },
           [](const Service& s, Json& out) {
             if (s.*M != 0) out[K.text] = s.*M;

@@ -63,8 +63,9 @@ bool check_pull_policy(ConvertContext& c, const Node& at, const std::string& pat
 bool check_restart(ConvertContext& c, const Node& at, const std::string& path, std::string& v) {
   if (v == "no" || v == "always" || v == "unless-stopped" || v == "on-failure") return true;
   if (v.rfind("on-failure:", 0) == 0 && all_digits(std::string_view(v).substr(11))) return true;
-  c.error(at, path,
-          "invalid restart policy " + in_quotes(v) + " (expected no, always, on-failure[:max-retries] or unless-stopped)");
+  c.error(
+      at, path,
+      "invalid restart policy " + in_quotes(v) + " (expected no, always, on-failure[:max-retries] or unless-stopped)");
   return false;
 }
 

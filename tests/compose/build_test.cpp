@@ -43,7 +43,7 @@ TEST_CASE("build: every attribute in canonical form", "[compose][build]") {
       "        - default\n"
       "        - key=/home/ann/.ssh/id_rsa\n"
       "      labels: {com.example.team: web}\n"
-      "      cache_from: [type=registry,ref=app:cache]\n"
+      "      cache_from: [\"type=registry,ref=app:cache\"]\n"
       "      cache_to: [type=inline]\n"
       "      no_cache: true\n"
       "      additional_contexts:\n"
@@ -64,7 +64,7 @@ TEST_CASE("build: every attribute in canonical form", "[compose][build]") {
       "      tags: [app:1, app:latest]\n"
       "      ulimits: {nofile: {soft: 1, hard: 2}}\n"
       "      platforms: [linux/amd64, linux/arm64]\n"
-      "      x-cache: on\n");
+      "      x-cache: true\n");
   CHECK(b.dump() ==
         R"({"context":"/home/ann/src","dockerfile":"docker/Dockerfile.prod","entitlements":["network.host"],)"
         R"("args":{"EMPTY":null,"VERSION":"1.2"},"ssh":["default","key=/home/ann/.ssh/id_rsa"],)"

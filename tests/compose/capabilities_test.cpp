@@ -38,7 +38,7 @@ TEST_CASE("capabilities: wrong types and duplicates are all reported", "[compose
       "    group_add: [{name: x}]\n");
   CHECK(err ==
         "compose.yaml:4:14: services.web.cap_add: must be a list of strings, not a string\n"
-        "compose.yaml:5:20: services.web.cap_drop[1]: must be a string, not a number\n"
-        "compose.yaml:6:25: services.web.security_opt[2]: duplicate item \"a\"\n"
+        "compose.yaml:5:21: services.web.cap_drop[1]: must be a string, not a number\n"
+        "compose.yaml:6:26: services.web.security_opt[2]: duplicate item \"a\"\n"
         "compose.yaml:7:17: services.web.group_add[0]: must be a string or number, not a mapping");
 }

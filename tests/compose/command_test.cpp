@@ -5,7 +5,9 @@ using namespace stack::compose::testing;
 
 namespace {
 
-Json service_of(const std::string& value) { return service_json("services:\n  web:\n    command: " + value + "\n", "web"); }
+Json service_of(const std::string& value) {
+  return service_json("services:\n  web:\n    command: " + value + "\n", "web");
+}
 
 }  // namespace
 

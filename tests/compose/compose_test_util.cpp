@@ -32,11 +32,10 @@ Json service_json(const std::string& yaml, const std::string& service, const Env
   return service_to_json(*s);
 }
 
-void check_round_trip(const Project& p, const Env& env) {
+void check_round_trip(const Project& p, const Env& env, LoadOptions o) {
   Json first = project_to_json(p);
   MemoryFileSource fs;
-  fs.add(p.working_dir + "/compose.json", first.dump(2));
-  LoadOptions o;
+  fs.add(p.working_dir + "/compose.json", escape_dollars(to_json_text(first)));
   o.working_dir = p.working_dir;
   o.files = {p.working_dir + "/compose.json"};
   o.environment = env;

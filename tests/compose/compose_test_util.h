@@ -36,6 +36,8 @@ Json service_json(const std::string& yaml, const std::string& service, const Env
 // Renders p as canonical JSON, loads that JSON again (same working dir and env) and CHECKs that
 // the result is the same model: same canonical JSON and equal services, networks, volumes,
 // secrets and configs.
-void check_round_trip(const Project& p, const Env& env = {});
+// The canonical JSON is written with "$" escaped as `stack config` prints it; `options` may
+// carry profiles or other settings the first load used.
+void check_round_trip(const Project& p, const Env& env = {}, LoadOptions options = {});
 
 }  // namespace stack::compose::testing

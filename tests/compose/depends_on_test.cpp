@@ -49,7 +49,7 @@ TEST_CASE("depends_on: invalid conditions, keys and values are all reported", "[
         "compose.yaml:5:20: services.web.depends_on.db.condition: invalid value \"service_ready\" (expected one of: "
         "service_started, service_healthy, service_completed_successfully)\n"
         "compose.yaml:6:19: services.web.depends_on.db.required: must be a boolean, not \"maybe\"\n"
-        "compose.yaml:8:14: services.web.depends_on.cache: must be a mapping, not a boolean");
+        "compose.yaml:8:14: services.web.depends_on.cache: must be a mapping, not a string");
   CHECK(load_error("services:\n  web:\n    depends_on: [1]\n    image: nginx\n") ==
         "compose.yaml:3:18: services.web.depends_on[0]: must be a string, not a number");
 }

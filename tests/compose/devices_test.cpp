@@ -42,7 +42,7 @@ TEST_CASE("devices: invalid entries are all reported", "[compose][devices]") {
       "  web:\n"
       "    devices:\n"
       "      - /dev/a:/dev/b:rw:x\n"
-      "      - /dev/a:/dev/b:rx\n"
+      "      - /dev/e:/dev/f:rx\n"
       "      - target: /dev/c\n"
       "      - source: /dev/d\n"
       "        permissions: all\n"

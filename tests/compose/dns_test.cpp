@@ -30,9 +30,9 @@ TEST_CASE("dns: invalid values are all reported", "[compose][dns]") {
       "    image: nginx\n"
       "    dns: {primary: 8.8.8.8}\n"
       "    dns_opt: use-vc\n"
-      "    dns_search: [a, a]\n");
+      "    dns_search: [a, 1]\n");
   CHECK(err ==
         "compose.yaml:4:10: services.web.dns: must be a string or list of strings, not a mapping\n"
         "compose.yaml:5:14: services.web.dns_opt: must be a list of strings, not a string\n"
-        "compose.yaml:6:21: services.web.dns_search[1]: duplicate item \"a\"");
+        "compose.yaml:6:21: services.web.dns_search[1]: must be a string, not a number");
 }

@@ -26,13 +26,12 @@ TEST_CASE("expose: invalid ports are all reported", "[compose][expose]") {
       "      - 3005-3000\n"
       "      - 80/icmp\n"
       "      - http\n"
-      "      - 80\n"
-      "      - \"80\"\n");
+      "      - 80-\n");
   const std::string hint = " (expected PORT or PORT-PORT, optionally with /tcp, /udp or /sctp)";
   CHECK(err == "compose.yaml:5:9: services.web.expose[0]: invalid exposed port \"0\"" + hint + "\n" +
                    "compose.yaml:6:9: services.web.expose[1]: invalid exposed port \"70000\"" + hint + "\n" +
                    "compose.yaml:7:9: services.web.expose[2]: invalid exposed port \"3005-3000\"" + hint + "\n" +
                    "compose.yaml:8:9: services.web.expose[3]: invalid exposed port \"80/icmp\"" + hint + "\n" +
                    "compose.yaml:9:9: services.web.expose[4]: invalid exposed port \"http\"" + hint + "\n" +
-                   "compose.yaml:11:9: services.web.expose[6]: duplicate item \"80\"");
+                   "compose.yaml:10:9: services.web.expose[5]: invalid exposed port \"80-\"" + hint);
 }

@@ -184,3 +184,12 @@ TEST_CASE("extends: the same file named explicitly is the same file", "[compose]
   CHECK(resolve_ok("services: {a: {image: x}, b: {extends: {file: ./compose.yaml, service: a}, user: u}}") ==
         R"({"a":{"image":"x"},"b":{"image":"x","user":"u"}})");
 }
+
+TEST_CASE("extends: files extending each other without a cycle", "[compose][extends]") {
+  std::map<std::string, std::string> files = {
+      {"/project/other.yml", "services:\n  b: {extends: {file: compose.yaml, service: a}, user: b}\n  c: {image: c}\n"}};
+  CHECK(resolve_ok("services:\n  a: {extends: {file: other.yml, service: c}, user: a}\n", files) ==
+        R"({"a":{"image":"c","user":"a"}})");
+  CHECK(resolve_ok("services:\n  a: {image: a}\n  d: {extends: {file: other.yml, service: b}}\n", files) ==
+        R"({"a":{"image":"a"},"d":{"image":"a","user":"b"}})");
+}

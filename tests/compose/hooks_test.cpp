@@ -64,13 +64,14 @@ TEST_CASE("hooks: every invalid hook is reported with its position", "[compose][
   CHECK(err ==
         "compose.yaml:4:9: services.web.post_start[0]: missing required key \"command\"\n"
         "compose.yaml:7:9: services.web.post_start[1]: unknown key \"shell\"\n"
-        "compose.yaml:5:18: services.web.post_start[1].command: invalid command \"echo 'x\": unterminated single quote\n"
+        "compose.yaml:5:18: services.web.post_start[1].command: invalid command \"echo 'x\": "
+        "unterminated single quote\n"
         "compose.yaml:6:21: services.web.post_start[1].privileged: must be a boolean, not \"maybe\"\n"
         "compose.yaml:8:18: services.web.post_start[2].command: must be a string or a list of strings, not null\n"
         "compose.yaml:9:9: services.web.post_start[3]: must be a mapping, not a string\n"
         "compose.yaml:11:7: services.web.pre_stop: must be a list of hooks, not a mapping\n"
-        "compose.yaml:15:22: services.api.pre_stop[0].environment: must be a mapping or a list of \"KEY=VALUE\" strings, "
-        "not a number");
+        "compose.yaml:15:22: services.api.pre_stop[0].environment: "
+        "must be a mapping or a list of \"KEY=VALUE\" strings, not a number");
 }
 
 TEST_CASE("hooks: round trip through the canonical JSON", "[compose][hooks]") {

@@ -71,7 +71,7 @@ include:
   - path: /abs/c.yaml
     env_file: c.env
 )");
-  CHECK(f.diags.to_string() == "compose.yaml:7:5: cannot read /abs/c.yaml");
+  CHECK(f.diags.to_string() == "compose.yaml:6:5: cannot read /abs/c.yaml");
   REQUIRE(f.requests.size() == 2);
   CHECK(join(f.requests[0].paths) == "/project/a.yaml,/b/override.yaml");
   CHECK(f.requests[0].project_directory == "/project/app");

@@ -288,3 +288,13 @@ TEST_CASE("merge: merge_service applies the service rules", "[compose][merge]") 
   CHECK(d.empty());
   CHECK(node_to_json(base).dump() == R"({"image":"a","environment":{"A":"1","B":2},"ports":["80:80","90:90"]})");
 }
+
+TEST_CASE("merge: a lone string is a list only where Compose accepts one", "[compose][merge]") {
+  Diagnostics d;
+  merge_nodes("services:\n  web:\n    cap_add: [A]\n", "services:\n  web:\n    cap_add: B\n", d);
+  CHECK(d.to_string() ==
+        "override.yaml:3:14: services.web.cap_add: cannot override the sequence defined at compose.yaml:3:14 with a "
+        "string");
+  CHECK(merged_attr("services: {web: {label_file: a.txt}}", "services: {web: {label_file: b.txt}}", "label_file") ==
+        R"(["a.txt","b.txt"])");
+}

@@ -60,7 +60,7 @@ TEST_CASE("service configs: invalid entries are all reported", "[compose][servic
       "  web:\n"
       "    configs:\n"
       "      - target: /x\n"
-      "      - source: db_pass\n"
+      "      - source: api_key\n"
       "        mode: \"0999\"\n"
       "      - source: db_pass\n"
       "        owner: me\n"

@@ -47,21 +47,25 @@ struct ServiceVolumeBind {
   std::optional<bool> create_host_path;
   std::string selinux;  // "z" or "Z"
   std::string recursive;  // enabled, disabled, writable, readonly
+  Extensions extensions;
   bool operator==(const ServiceVolumeBind&) const = default;
 };
 struct ServiceVolumeVolume {
   bool nocopy = false;
   std::string subpath;
   Mapping labels;
+  Extensions extensions;
   bool operator==(const ServiceVolumeVolume&) const = default;
 };
 struct ServiceVolumeTmpfs {
   int64_t size = 0;  // bytes
   uint32_t mode = 0;
+  Extensions extensions;
   bool operator==(const ServiceVolumeTmpfs&) const = default;
 };
 struct ServiceVolumeImage {
   std::string subpath;
+  Extensions extensions;
   bool operator==(const ServiceVolumeImage&) const = default;
 };
 
