@@ -190,7 +190,7 @@ void build_to_json(const Service& svc, Json& out) {
   if (b.sbom) o["sbom"] = *b.sbom;
   if (b.pull) o["pull"] = true;
   str("target", b.target);
-  if (b.shm_size != 0) o["shm_size"] = b.shm_size;
+  if (b.shm_size != 0) o["shm_size"] = std::to_string(b.shm_size);  // UnitBytes: digits as a string
   list("extra_hosts", b.extra_hosts);
   str("isolation", b.isolation);
   if (b.privileged) o["privileged"] = true;

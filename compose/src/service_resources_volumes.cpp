@@ -115,6 +115,7 @@ std::optional<ServiceVolumeBind> read_bind(ConvertContext& c, const Node& n, con
   // Compose creates missing host paths unless told otherwise.
   if (!b.create_host_path) b.create_host_path = true;
   if (!ok) return std::nullopt;
+  b.extensions = read_extensions(n);
   return b;
 }
 
@@ -138,6 +139,7 @@ std::optional<ServiceVolumeVolume> read_volume_options(ConvertContext& c, const 
     else ok = false;
   }
   if (!ok) return std::nullopt;
+  o.extensions = read_extensions(n);
   return o;
 }
 
@@ -161,6 +163,7 @@ std::optional<ServiceVolumeTmpfs> read_tmpfs(ConvertContext& c, const Node& n, c
     }
   }
   if (!ok) return std::nullopt;
+  t.extensions = read_extensions(n);
   return t;
 }
 
@@ -172,6 +175,7 @@ std::optional<ServiceVolumeImage> read_image_options(ConvertContext& c, const No
     if (!s) return std::nullopt;
     o.subpath = *s;
   }
+  o.extensions = read_extensions(n);
   return o;
 }
 
@@ -247,6 +251,7 @@ Json volume_to_json(const ServiceVolume& v) {
     if (v.bind->create_host_path) b["create_host_path"] = *v.bind->create_host_path;
     if (!v.bind->selinux.empty()) b["selinux"] = v.bind->selinux;
     if (!v.bind->recursive.empty()) b["recursive"] = v.bind->recursive;
+    put_extensions(v.bind->extensions, b);
     o["bind"] = b;
   }
   if (v.volume) {
@@ -254,17 +259,21 @@ Json volume_to_json(const ServiceVolume& v) {
     if (v.volume->nocopy) b["nocopy"] = true;
     if (!v.volume->subpath.empty()) b["subpath"] = v.volume->subpath;
     if (!v.volume->labels.empty()) b["labels"] = v.volume->labels;
+    put_extensions(v.volume->extensions, b);
     o["volume"] = b;
   }
   if (v.tmpfs) {
     Json b = Json::object();
-    if (v.tmpfs->size != 0) b["size"] = v.tmpfs->size;
+    // compose-go's UnitBytes marshals as a string of digits.
+    if (v.tmpfs->size != 0) b["size"] = std::to_string(v.tmpfs->size);
     if (v.tmpfs->mode != 0) b["mode"] = v.tmpfs->mode;
+    put_extensions(v.tmpfs->extensions, b);
     o["tmpfs"] = b;
   }
   if (v.image) {
     Json b = Json::object();
     if (!v.image->subpath.empty()) b["subpath"] = v.image->subpath;
+    put_extensions(v.image->extensions, b);
     o["image"] = b;
   }
   put_extensions(v.extensions, o);

@@ -8,6 +8,7 @@ namespace {
 const char kBlkio[] =
     "services:\n"
     "  web:\n"
+      "    image: alpine\n"
     "    blkio_config:\n"
     "      weight: 300\n"
     "      weight_device:\n"
@@ -39,7 +40,7 @@ TEST_CASE("blkio_config: weights, byte rates with units and IO rates", "[compose
 }
 
 TEST_CASE("blkio_config: an empty mapping is set but prints nothing inside", "[compose][blkio_config]") {
-  Project p = load_ok("services:\n  web:\n    blkio_config: {}\n");
+  Project p = load_ok("services:\n  web:\n    image: alpine\n    blkio_config: {}\n");
   CHECK(p.services[0].blkio_config == BlkioConfig{});
   CHECK(service_to_json(p.services[0]).at("blkio_config").dump() == "{}");
 }
@@ -48,6 +49,7 @@ TEST_CASE("blkio_config: every invalid value is reported with its position", "[c
   std::string err = load_error(
       "services:\n"
       "  web:\n"
+      "    image: alpine\n"
       "    blkio_config:\n"
       "      weight: 5\n"
       "      weight_device:\n"
@@ -63,17 +65,18 @@ TEST_CASE("blkio_config: every invalid value is reported with its position", "[c
       "      device_read_iops: /dev/sda\n"
       "      x-extra: 1\n"
       "  api:\n"
+      "    image: alpine\n"
       "    blkio_config: 500\n");
   CHECK(err ==
-        "compose.yaml:16:7: services.web.blkio_config: unknown key \"x-extra\"\n"
-        "compose.yaml:4:15: services.web.blkio_config.weight: must be between 10 and 1000, not 5\n"
-        "compose.yaml:7:19: services.web.blkio_config.weight_device[0].weight: must be between 10 and 1000, not 2000\n"
-        "compose.yaml:10:17: services.web.blkio_config.device_read_bps[0].rate: invalid size \"fast\" "
+        "compose.yaml:17:7: services.web.blkio_config: unknown key \"x-extra\"\n"
+        "compose.yaml:5:15: services.web.blkio_config.weight: must be between 10 and 1000, not 5\n"
+        "compose.yaml:8:19: services.web.blkio_config.weight_device[0].weight: must be between 10 and 1000, not 2000\n"
+        "compose.yaml:11:17: services.web.blkio_config.device_read_bps[0].rate: invalid size \"fast\" "
         "(expected bytes or a number with a unit: b, k, m, g)\n"
-        "compose.yaml:15:25: services.web.blkio_config.device_read_iops: must be a list, not a string\n"
-        "compose.yaml:14:11: services.web.blkio_config.device_write_iops[0]: unknown key \"x-note\"\n"
-        "compose.yaml:13:17: services.web.blkio_config.device_write_iops[0].rate: must be an integer, not \"10mb\"\n"
-        "compose.yaml:18:19: services.api.blkio_config: must be a mapping, not a number");
+        "compose.yaml:16:25: services.web.blkio_config.device_read_iops: must be a list, not a string\n"
+        "compose.yaml:15:11: services.web.blkio_config.device_write_iops[0]: unknown key \"x-note\"\n"
+        "compose.yaml:14:17: services.web.blkio_config.device_write_iops[0].rate: must be an integer, not \"10mb\"\n"
+        "compose.yaml:20:19: services.api.blkio_config: must be a mapping, not a number");
 }
 
 TEST_CASE("blkio_config: round trip through the canonical JSON", "[compose][blkio_config]") {

@@ -71,7 +71,7 @@ TEST_CASE("build: every attribute in canonical form", "[compose][build]") {
         R"("labels":{"com.example.team":"web"},"cache_from":["type=registry,ref=app:cache"],)"
         R"("cache_to":["type=inline"],"no_cache":true,)"
         R"("additional_contexts":{"base":"/base","img":"docker-image://alpine:3"},"network":"host",)"
-        R"("provenance":"true","sbom":"mode=max","pull":true,"shm_size":2147483648,)"
+        R"("provenance":"true","sbom":"mode=max","pull":true,"shm_size":"2147483648",)"
         R"("extra_hosts":["somehost=162.242.195.82","other=50.31.209.229"],"isolation":"default",)"
         R"("privileged":true,"secrets":[{"source":"token"}],"tags":["app:1","app:latest"],)"
         R"("ulimits":{"nofile":{"soft":1,"hard":2}},"platforms":["linux/amd64","linux/arm64"],"x-cache":true})");
@@ -86,6 +86,15 @@ TEST_CASE("build: mapping forms of args, ssh and extra_hosts", "[compose][build]
   CHECK(b.dump() ==
         R"({"context":"/project","dockerfile":"Dockerfile","args":{"A":"1","B":null,"C":"x y"},)"
         R"("ssh":["default","gh=/keys/gh"],"extra_hosts":["db=10.0.0.5","multi=::1","multi=10.0.0.6"]})");
+}
+
+TEST_CASE("build: shm_size takes bytes or a size string and prints a digit string", "[compose][build]") {
+  // compose-go's UnitBytes marshals to JSON as a string of digits.
+  CHECK(build_of("\n      shm_size: 1048576\n").at("shm_size") == "1048576");
+  CHECK(build_of("\n      shm_size: \"4096\"\n").at("shm_size") == "4096");
+  CHECK(build_of("\n      shm_size: 1.5k\n").at("shm_size") == "1536");
+  CHECK(build_of("\n      shm_size: 64M\n").at("shm_size") == "67108864");
+  CHECK_FALSE(build_of("\n      shm_size: 0\n").contains("shm_size"));
 }
 
 TEST_CASE("build: invalid values are all reported", "[compose][build]") {
@@ -125,6 +134,7 @@ TEST_CASE("build: round trip through the canonical JSON", "[compose][build]") {
       "      provenance: false\n"
       "      secrets: [{source: token, target: t, mode: 0400}]\n"
       "      ulimits: {nproc: 5}\n"
+      "      shm_size: 256m\n"
       "      extra_hosts: {h: 1.2.3.4}\n"
       "  inline:\n"
       "    build:\n"
@@ -136,6 +146,7 @@ TEST_CASE("build: round trip through the canonical JSON", "[compose][build]") {
   const Build& b = *p.find_service("web")->build;
   CHECK(b.context == "/project/app");
   CHECK(b.provenance == "false");
+  CHECK(b.shm_size == 256LL << 20);
   CHECK(p.find_service("inline")->build->dockerfile.empty());
   check_round_trip(p, kEnv);
 }

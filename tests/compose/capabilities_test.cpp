@@ -18,13 +18,14 @@ TEST_CASE("capabilities: privilege lists keep their order", "[compose][capabilit
       "    group_add: [audio, 1001]\n");
   CHECK(service_to_json(*p.find_service("web")).dump() ==
         R"({"cap_add":["NET_ADMIN","SYS_TIME"],"cap_drop":["ALL"],"device_cgroup_rules":["c 1:3 mr","a 7:* rmw"],)"
-        R"("group_add":["audio","1001"],"image":"nginx","security_opt":["no-new-privileges:true","seccomp=unconfined"]})");
+        R"("group_add":["audio","1001"],"image":"nginx","networks":{"default":null},)"
+        R"("security_opt":["no-new-privileges:true","seccomp=unconfined"]})");
   check_round_trip(p);
 }
 
 TEST_CASE("capabilities: empty lists are omitted", "[compose][capabilities]") {
   Json j = service_json("services:\n  web:\n    image: nginx\n    cap_add: []\n    group_add: []\n", "web");
-  CHECK(j.dump() == R"({"image":"nginx"})");
+  CHECK(j.dump() == R"({"image":"nginx","networks":{"default":null}})");
 }
 
 TEST_CASE("capabilities: wrong types and duplicates are all reported", "[compose][capabilities]") {

@@ -13,7 +13,8 @@ TEST_CASE("container_name: names and host names are kept", "[compose][container_
       "    hostname: web01\n"
       "    domainname: example.org\n");
   CHECK(service_to_json(*p.find_service("web")).dump() ==
-        R"({"container_name":"my-web_1.a","domainname":"example.org","hostname":"web01","image":"nginx"})");
+        R"({"container_name":"my-web_1.a","domainname":"example.org","hostname":"web01","image":"nginx",)"
+        R"("networks":{"default":null}})");
   check_round_trip(p);
 }
 

@@ -21,7 +21,8 @@ TEST_CASE("cpu: CPU tuning attributes in canonical form", "[compose][cpu]") {
       "    cpuset: 0-3,5\n");
   CHECK(service_to_json(*p.find_service("web")).dump() ==
         R"({"cpu_count":2,"cpu_percent":50,"cpu_period":100000,"cpu_quota":50000,"cpu_rt_period":1000000,)"
-        R"("cpu_rt_runtime":950000,"cpu_shares":512,"cpus":1.5,"cpuset":"0-3,5","image":"nginx"})");
+        R"("cpu_rt_runtime":950000,"cpu_shares":512,"cpus":1.5,"cpuset":"0-3,5","image":"nginx",)"
+        R"("networks":{"default":null}})");
   check_round_trip(p);
 }
 
@@ -38,7 +39,8 @@ TEST_CASE("cpu: realtime period and runtime accept durations, stored as microsec
   CHECK(s.cpu_rt_runtime == 400000);
   CHECK(s.cpus == 0.25);
   CHECK(service_to_json(s).dump() ==
-        R"({"cpu_rt_period":1000000,"cpu_rt_runtime":400000,"cpus":0.25,"image":"nginx"})");
+        R"({"cpu_rt_period":1000000,"cpu_rt_runtime":400000,"cpus":0.25,"image":"nginx",)"
+        R"("networks":{"default":null}})");
   check_round_trip(p);
 }
 

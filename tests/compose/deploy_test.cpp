@@ -8,6 +8,7 @@ namespace {
 const char kFullDeploy[] =
     "services:\n"
     "  web:\n"
+      "    image: alpine\n"
     "    deploy:\n"
     "      mode: replicated\n"
     "      replicas: 6\n"
@@ -51,7 +52,7 @@ const char kFullDeploy[] =
     "      x-note: hi\n";
 
 Json deploy_of(const std::string& body) {
-  return service_json("services:\n  web:\n    deploy:" + body, "web").at("deploy");
+  return service_json("services:\n  web:\n    image: alpine\n    deploy:" + body, "web").at("deploy");
 }
 
 }  // namespace
@@ -81,9 +82,9 @@ TEST_CASE("deploy: resources and placement are always printed, as Compose does",
 }
 
 TEST_CASE("deploy: null is unset", "[compose][deploy]") {
-  Project p = load_ok("services:\n  web:\n    deploy:\n");
+  Project p = load_ok("services:\n  web:\n    image: alpine\n    deploy:\n");
   CHECK_FALSE(p.services[0].deploy.has_value());
-  CHECK_FALSE(service_json("services:\n  web:\n    deploy: null\n", "web").contains("deploy"));
+  CHECK_FALSE(service_json("services:\n  web:\n    image: alpine\n    deploy: null\n", "web").contains("deploy"));
 }
 
 TEST_CASE("deploy: numbers written as strings and whole CPU counts", "[compose][deploy]") {
@@ -115,6 +116,7 @@ TEST_CASE("deploy: every invalid value is reported with its position", "[compose
   std::string err = load_error(
       "services:\n"
       "  web:\n"
+      "    image: alpine\n"
       "    deploy:\n"
       "      mode: swarm\n"
       "      replicas: -1\n"
@@ -140,39 +142,41 @@ TEST_CASE("deploy: every invalid value is reported with its position", "[compose
       "      endpoint_mode: round-robin\n"
       "      bogus: 1\n");
   CHECK(err ==
-        "compose.yaml:26:7: services.web.deploy: unknown key \"bogus\"\n"
-        "compose.yaml:4:13: services.web.deploy.mode: invalid value \"swarm\" "
+        "compose.yaml:27:7: services.web.deploy: unknown key \"bogus\"\n"
+        "compose.yaml:5:13: services.web.deploy.mode: invalid value \"swarm\" "
         "(expected one of: replicated, global, replicated-job, global-job)\n"
-        "compose.yaml:5:17: services.web.deploy.replicas: must be a non-negative integer, not -1\n"
-        "compose.yaml:7:16: services.web.deploy.update_config.delay: invalid duration \"soon\" "
+        "compose.yaml:6:17: services.web.deploy.replicas: must be a non-negative integer, not -1\n"
+        "compose.yaml:8:16: services.web.deploy.update_config.delay: invalid duration \"soon\" "
         "(expected e.g. \"10s\", \"1m30s\", \"500ms\")\n"
-        "compose.yaml:8:25: services.web.deploy.update_config.failure_action: invalid value \"explode\" "
+        "compose.yaml:9:25: services.web.deploy.update_config.failure_action: invalid value \"explode\" "
         "(expected one of: continue, rollback, pause)\n"
-        "compose.yaml:9:16: services.web.deploy.update_config.order: invalid value \"first\" "
+        "compose.yaml:10:16: services.web.deploy.update_config.order: invalid value \"first\" "
         "(expected one of: start-first, stop-first)\n"
-        "compose.yaml:12:11: services.web.deploy.resources.limits: unknown key \"devices\"\n"
-        "compose.yaml:13:19: services.web.deploy.resources.limits.memory: invalid size \"lots\" "
+        "compose.yaml:13:11: services.web.deploy.resources.limits: unknown key \"devices\"\n"
+        "compose.yaml:14:19: services.web.deploy.resources.limits.memory: invalid size \"lots\" "
         "(expected bytes or a number with a unit: b, k, m, g)\n"
-        "compose.yaml:16:15: services.web.deploy.resources.reservations.devices[0]: "
+        "compose.yaml:17:15: services.web.deploy.resources.reservations.devices[0]: "
         "missing required key \"capabilities\"\n"
-        "compose.yaml:16:15: services.web.deploy.resources.reservations.devices[0]: "
+        "compose.yaml:17:15: services.web.deploy.resources.reservations.devices[0]: "
         "\"count\" and \"device_ids\" are mutually exclusive\n"
-        "compose.yaml:20:15: services.web.deploy.resources.reservations.generic_resources[0]: "
+        "compose.yaml:21:15: services.web.deploy.resources.reservations.generic_resources[0]: "
         "unknown key \"kind\"\n"
-        "compose.yaml:20:15: services.web.deploy.resources.reservations.generic_resources[0]: "
+        "compose.yaml:21:15: services.web.deploy.resources.reservations.generic_resources[0]: "
         "missing required key \"discrete_resource_spec\"\n"
-        "compose.yaml:22:20: services.web.deploy.restart_policy.condition: invalid value \"always\" "
+        "compose.yaml:23:20: services.web.deploy.restart_policy.condition: invalid value \"always\" "
         "(expected one of: none, on-failure, any)\n"
-        "compose.yaml:24:24: services.web.deploy.placement.preferences[0]: unknown key \"zone\"\n"
-        "compose.yaml:25:22: services.web.deploy.endpoint_mode: invalid value \"round-robin\" "
+        "compose.yaml:25:24: services.web.deploy.placement.preferences[0]: unknown key \"zone\"\n"
+        "compose.yaml:26:22: services.web.deploy.endpoint_mode: invalid value \"round-robin\" "
         "(expected one of: vip, dnsrr)");
 }
 
 TEST_CASE("deploy: round trip through the canonical JSON", "[compose][deploy]") {
   Project p = load_ok(std::string(kFullDeploy) +
                       "  empty:\n"
+      "    image: alpine\n"
                       "    deploy: {}\n"
                       "  job:\n"
+      "    image: alpine\n"
                       "    deploy:\n"
                       "      mode: global-job\n"
                       "      placement:\n"

@@ -8,6 +8,7 @@ namespace {
 const char kDevelop[] =
     "services:\n"
     "  web:\n"
+      "    image: alpine\n"
     "    develop:\n"
     "      watch:\n"
     "        - path: ./src\n"
@@ -48,7 +49,7 @@ TEST_CASE("develop: watch rules with resolved paths and string-or-list patterns"
 }
 
 TEST_CASE("develop: null is unset, an empty mapping is set", "[compose][develop]") {
-  Project p = load_ok("services:\n  web:\n    develop:\n  api:\n    develop: {}\n");
+  Project p = load_ok("services:\n  web:\n    image: alpine\n    develop:\n  api:\n    image: alpine\n    develop: {}\n");
   CHECK_FALSE(p.find_service("web")->develop.has_value());
   CHECK(p.find_service("api")->develop == Develop{});
   CHECK(service_to_json(*p.find_service("api")).at("develop").dump() == "{}");
@@ -58,6 +59,7 @@ TEST_CASE("develop: every invalid rule is reported with its position", "[compose
   std::string err = load_error(
       "services:\n"
       "  web:\n"
+      "    image: alpine\n"
       "    develop:\n"
       "      watch:\n"
       "        - action: sync\n"
@@ -73,19 +75,20 @@ TEST_CASE("develop: every invalid rule is reported with its position", "[compose
       "          poll: 1s\n"
       "      bogus: true\n"
       "  api:\n"
+      "    image: alpine\n"
       "    develop:\n"
       "      watch: ./src\n");
   CHECK(err ==
-        "compose.yaml:16:7: services.web.develop: unknown key \"bogus\"\n"
-        "compose.yaml:5:11: services.web.develop.watch[0]: missing required key \"path\"\n"
-        "compose.yaml:6:11: services.web.develop.watch[1]: missing required key \"action\"\n"
-        "compose.yaml:8:19: services.web.develop.watch[2].action: invalid value \"copy\" "
+        "compose.yaml:17:7: services.web.develop: unknown key \"bogus\"\n"
+        "compose.yaml:6:11: services.web.develop.watch[0]: missing required key \"path\"\n"
+        "compose.yaml:7:11: services.web.develop.watch[1]: missing required key \"action\"\n"
+        "compose.yaml:9:19: services.web.develop.watch[2].action: invalid value \"copy\" "
         "(expected one of: rebuild, sync, restart, sync+restart, sync+exec)\n"
-        "compose.yaml:9:11: services.web.develop.watch[3]: missing required key \"exec\" (action is sync+exec)\n"
-        "compose.yaml:15:11: services.web.develop.watch[4]: unknown key \"poll\"\n"
-        "compose.yaml:14:25: services.web.develop.watch[4].initial_sync: must be a boolean, not \"sometimes\"\n"
-        "compose.yaml:13:17: services.web.develop.watch[4].exec: missing required key \"command\"\n"
-        "compose.yaml:19:14: services.api.develop.watch: must be a list of watch rules, not a string");
+        "compose.yaml:10:11: services.web.develop.watch[3]: missing required key \"exec\" (action is sync+exec)\n"
+        "compose.yaml:16:11: services.web.develop.watch[4]: unknown key \"poll\"\n"
+        "compose.yaml:15:25: services.web.develop.watch[4].initial_sync: must be a boolean, not \"sometimes\"\n"
+        "compose.yaml:14:17: services.web.develop.watch[4].exec: missing required key \"command\"\n"
+        "compose.yaml:21:14: services.api.develop.watch: must be a list of watch rules, not a string");
 }
 
 TEST_CASE("develop: round trip through the canonical JSON", "[compose][develop]") {

@@ -17,9 +17,11 @@ TEST_CASE("dns: a single string becomes a one-item list", "[compose][dns]") {
       "    dns: [1.1.1.1, \"2606:4700::1111\"]\n"
       "    dns_search: [a.example, b.example]\n");
   CHECK(service_to_json(*p.find_service("web")).dump() ==
-        R"({"dns":["8.8.8.8"],"dns_opt":["use-vc","ndots:2"],"dns_search":["example.com"],"image":"nginx"})");
+        R"({"dns":["8.8.8.8"],"dns_opt":["use-vc","ndots:2"],"dns_search":["example.com"],"image":"nginx",)"
+        R"("networks":{"default":null}})");
   CHECK(service_to_json(*p.find_service("db")).dump() ==
-        R"({"dns":["1.1.1.1","2606:4700::1111"],"dns_search":["a.example","b.example"],"image":"postgres"})");
+        R"({"dns":["1.1.1.1","2606:4700::1111"],"dns_search":["a.example","b.example"],"image":"postgres",)"
+        R"("networks":{"default":null}})");
   check_round_trip(p);
 }
 

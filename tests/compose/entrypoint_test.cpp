@@ -6,7 +6,7 @@ using namespace stack::compose::testing;
 namespace {
 
 Json service_of(const std::string& value) {
-  return service_json("services:\n  web:\n    entrypoint: " + value + "\n", "web");
+  return service_json("services:\n  web:\n    image: alpine\n    entrypoint: " + value + "\n", "web");
 }
 
 }  // namespace
@@ -25,7 +25,7 @@ TEST_CASE("entrypoint: null is unset, empty clears the image's entrypoint", "[co
   CHECK_FALSE(service_of("~").contains("entrypoint"));
   CHECK(service_of("''").at("entrypoint").dump() == "[]");
   CHECK(service_of("[]").at("entrypoint").dump() == "[]");
-  Project p = load_ok("services:\n  web:\n    entrypoint: \"\"\n");
+  Project p = load_ok("services:\n  web:\n    image: alpine\n    entrypoint: \"\"\n");
   REQUIRE(p.services[0].entrypoint.has_value());
   CHECK(p.services[0].entrypoint->empty());
   CHECK_FALSE(p.services[0].command.has_value());
@@ -35,24 +35,29 @@ TEST_CASE("entrypoint: invalid values are reported with their position", "[compo
   std::string err = load_error(
       "services:\n"
       "  web:\n"
+      "    image: alpine\n"
       "    entrypoint: \"a `b\"\n"
       "  api:\n"
+      "    image: alpine\n"
       "    entrypoint: [true, x]\n"
       "  db:\n"
+      "    image: alpine\n"
       "    entrypoint: echo (a)\n");
   CHECK(err ==
-        "compose.yaml:3:17: services.web.entrypoint: invalid command \"a `b\": unterminated backquote\n"
-        "compose.yaml:5:18: services.api.entrypoint[0]: must be a string, not a boolean\n"
-        "compose.yaml:7:17: services.db.entrypoint: invalid command \"echo (a)\": unexpected \"(\"");
+        "compose.yaml:4:17: services.web.entrypoint: invalid command \"a `b\": unterminated backquote\n"
+        "compose.yaml:7:18: services.api.entrypoint[0]: must be a string, not a boolean\n"
+        "compose.yaml:10:17: services.db.entrypoint: invalid command \"echo (a)\": unexpected \"(\"");
 }
 
 TEST_CASE("entrypoint: round trip through the canonical JSON", "[compose][entrypoint]") {
   Project p = load_ok(
       "services:\n"
       "  web:\n"
+      "    image: alpine\n"
       "    entrypoint: tini -- \"my app\"\n"
       "    command: []\n"
       "  api:\n"
+      "    image: alpine\n"
       "    entrypoint: []\n");
   CHECK(p.find_service("web")->entrypoint == std::vector<std::string>{"tini", "--", "my app"});
   check_round_trip(p);

@@ -30,6 +30,19 @@ TEST_CASE("environment: list and mapping forms; a bare key is null", "[compose][
   check_round_trip(p);
 }
 
+TEST_CASE("environment: a bare key takes its value from the environment", "[compose][environment]") {
+  Env env = {{"API_KEY", "s3cr$t"}, {"EMPTY_IN_ENV", ""}};
+  Project p = load_ok(
+      "services:\n"
+      "  web:\n"
+      "    image: nginx\n"
+      "    environment: [API_KEY, EMPTY_IN_ENV, NOT_IN_ENV, SET=x]\n",
+      env);
+  CHECK(service_to_json(*p.find_service("web")).at("environment").dump() ==
+        R"({"API_KEY":"s3cr$t","EMPTY_IN_ENV":"","NOT_IN_ENV":null,"SET":"x"})");
+  check_round_trip(p, env);
+}
+
 TEST_CASE("environment: invalid values are all reported", "[compose][environment]") {
   std::string err = load_error(
       "services:\n"

@@ -4,7 +4,7 @@ using namespace stack::compose;
 using namespace stack::compose::testing;
 
 TEST_CASE("gpus: \"all\" is one request for every GPU", "[compose][gpus]") {
-  Json s = service_json("services:\n  web:\n    gpus: all\n", "web");
+  Json s = service_json("services:\n  web:\n    image: alpine\n    gpus: all\n", "web");
   CHECK(s.at("gpus").dump() == R"([{"count":-1}])");
 }
 
@@ -12,6 +12,7 @@ TEST_CASE("gpus: a list of device requests, capabilities optional", "[compose][g
   Json s = service_json(
       "services:\n"
       "  web:\n"
+      "    image: alpine\n"
       "    gpus:\n"
       "      - driver: nvidia\n"
       "        count: 2\n"
@@ -34,8 +35,10 @@ TEST_CASE("gpus: invalid values are reported with their position", "[compose][gp
   std::string err = load_error(
       "services:\n"
       "  a:\n"
+      "    image: alpine\n"
       "    gpus: some\n"
       "  b:\n"
+      "    image: alpine\n"
       "    gpus:\n"
       "      - count: 1\n"
       "        device_ids: [\"0\"]\n"
@@ -43,22 +46,25 @@ TEST_CASE("gpus: invalid values are reported with their position", "[compose][gp
       "      - memory: 2g\n"
       "      - count: -2\n"
       "  c:\n"
+      "    image: alpine\n"
       "    gpus: 2\n");
   CHECK(err ==
-        "compose.yaml:3:11: services.a.gpus: must be \"all\" or a list of device requests, not \"some\"\n"
-        "compose.yaml:6:9: services.b.gpus[0]: \"count\" and \"device_ids\" are mutually exclusive\n"
-        "compose.yaml:8:16: services.b.gpus[1].count: invalid count \"many\" (expected a number or \"all\")\n"
-        "compose.yaml:9:9: services.b.gpus[2]: unknown key \"memory\"\n"
-        "compose.yaml:10:16: services.b.gpus[3].count: invalid count \"-2\" (expected a number or \"all\")\n"
-        "compose.yaml:12:11: services.c.gpus: must be \"all\" or a list of device requests, not \"2\"");
+        "compose.yaml:4:11: services.a.gpus: must be \"all\" or a list of device requests, not \"some\"\n"
+        "compose.yaml:8:9: services.b.gpus[0]: \"count\" and \"device_ids\" are mutually exclusive\n"
+        "compose.yaml:10:16: services.b.gpus[1].count: invalid count \"many\" (expected a number or \"all\")\n"
+        "compose.yaml:11:9: services.b.gpus[2]: unknown key \"memory\"\n"
+        "compose.yaml:12:16: services.b.gpus[3].count: invalid count \"-2\" (expected a number or \"all\")\n"
+        "compose.yaml:15:11: services.c.gpus: must be \"all\" or a list of device requests, not \"2\"");
 }
 
 TEST_CASE("gpus: round trip through the canonical JSON", "[compose][gpus]") {
   Project p = load_ok(
       "services:\n"
       "  web:\n"
+      "    image: alpine\n"
       "    gpus: all\n"
       "  train:\n"
+      "    image: alpine\n"
       "    gpus:\n"
       "      - driver: nvidia\n"
       "        device_ids: [\"1\", \"2\"]\n"

@@ -8,6 +8,7 @@ TEST_CASE("hooks: short and long forms of post_start", "[compose][hooks]") {
   Json s = service_json(
       "services:\n"
       "  web:\n"
+      "    image: alpine\n"
       "    post_start:\n"
       "      - command: ./init.sh --once \"a b\"\n"
       "      - command: [chown, -R, \"1000:1000\", /data]\n"
@@ -29,6 +30,7 @@ TEST_CASE("hooks: pre_stop with a mapping environment and string booleans", "[co
   Json s = service_json(
       "services:\n"
       "  web:\n"
+      "    image: alpine\n"
       "    pre_stop:\n"
       "      - command: ''\n"
       "        privileged: \"false\"\n"
@@ -40,7 +42,7 @@ TEST_CASE("hooks: pre_stop with a mapping environment and string booleans", "[co
 }
 
 TEST_CASE("hooks: an empty list sets nothing", "[compose][hooks]") {
-  Json s = service_json("services:\n  web:\n    post_start: []\n", "web");
+  Json s = service_json("services:\n  web:\n    image: alpine\n    post_start: []\n", "web");
   CHECK_FALSE(s.contains("post_start"));
 }
 
@@ -48,6 +50,7 @@ TEST_CASE("hooks: every invalid hook is reported with its position", "[compose][
   std::string err = load_error(
       "services:\n"
       "  web:\n"
+      "    image: alpine\n"
       "    post_start:\n"
       "      - user: root\n"
       "      - command: \"echo 'x\"\n"
@@ -58,19 +61,20 @@ TEST_CASE("hooks: every invalid hook is reported with its position", "[compose][
       "    pre_stop:\n"
       "      command: stop\n"
       "  api:\n"
+      "    image: alpine\n"
       "    pre_stop:\n"
       "      - command: [stop]\n"
       "        environment: 3\n");
   CHECK(err ==
-        "compose.yaml:4:9: services.web.post_start[0]: missing required key \"command\"\n"
-        "compose.yaml:7:9: services.web.post_start[1]: unknown key \"shell\"\n"
-        "compose.yaml:5:18: services.web.post_start[1].command: invalid command \"echo 'x\": "
+        "compose.yaml:5:9: services.web.post_start[0]: missing required key \"command\"\n"
+        "compose.yaml:8:9: services.web.post_start[1]: unknown key \"shell\"\n"
+        "compose.yaml:6:18: services.web.post_start[1].command: invalid command \"echo 'x\": "
         "unterminated single quote\n"
-        "compose.yaml:6:21: services.web.post_start[1].privileged: must be a boolean, not \"maybe\"\n"
-        "compose.yaml:8:18: services.web.post_start[2].command: must be a string or a list of strings, not null\n"
-        "compose.yaml:9:9: services.web.post_start[3]: must be a mapping, not a string\n"
-        "compose.yaml:11:7: services.web.pre_stop: must be a list of hooks, not a mapping\n"
-        "compose.yaml:15:22: services.api.pre_stop[0].environment: "
+        "compose.yaml:7:21: services.web.post_start[1].privileged: must be a boolean, not \"maybe\"\n"
+        "compose.yaml:9:18: services.web.post_start[2].command: must be a string or a list of strings, not null\n"
+        "compose.yaml:10:9: services.web.post_start[3]: must be a mapping, not a string\n"
+        "compose.yaml:12:7: services.web.pre_stop: must be a list of hooks, not a mapping\n"
+        "compose.yaml:17:22: services.api.pre_stop[0].environment: "
         "must be a mapping or a list of \"KEY=VALUE\" strings, not a number");
 }
 
@@ -78,6 +82,7 @@ TEST_CASE("hooks: round trip through the canonical JSON", "[compose][hooks]") {
   Project p = load_ok(
       "services:\n"
       "  web:\n"
+      "    image: alpine\n"
       "    post_start:\n"
       "      - command: echo started\n"
       "        user: \"1000\"\n"

@@ -13,7 +13,8 @@ TEST_CASE("image: image, platform and pull settings are kept as written", "[comp
       "    pull_policy: every_12h30m\n"
       "    pull_refresh_after: 2h\n");
   CHECK(service_to_json(*p.find_service("web")).dump() ==
-        R"({"image":"registry.local:5000/app:1.2@sha256:0123","platform":"linux/arm64/v8",)"
+        R"({"image":"registry.local:5000/app:1.2@sha256:0123","networks":{"default":null},)"
+        R"("platform":"linux/arm64/v8",)"
         R"("pull_policy":"every_12h30m","pull_refresh_after":"2h"})");
   check_round_trip(p);
 }

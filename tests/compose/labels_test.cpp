@@ -30,9 +30,11 @@ TEST_CASE("labels: list and mapping forms give the same sorted mapping", "[compo
   CHECK(service_to_json(*p.find_service("web")).dump() ==
         R"({"annotations":{"com.example.a":"x=y","com.example.b":"2","com.example.flag":""},"image":"nginx",)"
         R"("labels":{"com.example.empty":"","com.example.on":"true","com.example.port":"8080",)"
-        R"("com.example.tier":"frontend"},"storage_opt":{"size":"20G"},"sysctls":{"net.ipv4.ip_forward":"1"}})");
+        R"("com.example.tier":"frontend"},"networks":{"default":null},)"
+        R"("storage_opt":{"size":"20G"},"sysctls":{"net.ipv4.ip_forward":"1"}})");
   CHECK(service_to_json(*p.find_service("db")).dump() ==
-        R"({"image":"postgres","sysctls":{"kernel.msgmax":"65536","net.core.somaxconn":"1024"}})");
+        R"({"image":"postgres","networks":{"default":null},)"
+        R"("sysctls":{"kernel.msgmax":"65536","net.core.somaxconn":"1024"}})");
   check_round_trip(p);
 }
 

@@ -19,6 +19,7 @@ TEST_CASE("links: links and volumes_from keep their order", "[compose][links]") 
       "    image: redis\n");
   CHECK(service_to_json(*p.find_service("web")).dump() ==
         R"({"external_links":["legacy_db_1:db2"],"image":"nginx","links":["db","cache:redis"],)"
+        R"("networks":{"default":null},)"
         R"("volume_driver":"local","volumes_from":["db:ro","container:data"]})");
   check_round_trip(p);
 }

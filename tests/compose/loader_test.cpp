@@ -16,9 +16,9 @@ stack::Result<Project> load_in(const std::string& cwd, const Files& files, LoadO
 }  // namespace
 
 TEST_CASE("loader: discovery finds compose.yaml upward and merges the override beside it", "[compose][loader]") {
-  Files files{{"/src/app/compose.yaml", "services:\n  web:\n  db:\n"},
-              {"/src/app/compose.override.yaml", "services:\n  debug:\n"},
-              {"/src/app/docker-compose.yml", "services:\n  ignored:\n"}};
+  Files files{{"/src/app/compose.yaml", "services:\n  web: {image: a}\n  db: {image: b}\n"},
+              {"/src/app/compose.override.yaml", "services:\n  debug: {image: c}\n"},
+              {"/src/app/docker-compose.yml", "services:\n  ignored: {image: d}\n"}};
   auto r = load_in("/src/app/deep/er", files);
   REQUIRE(r.ok());
   CHECK(r->working_dir == "/src/app");
@@ -30,7 +30,7 @@ TEST_CASE("loader: discovery finds compose.yaml upward and merges the override b
 }
 
 TEST_CASE("loader: discovery order prefers compose.yaml over docker-compose.yml", "[compose][loader]") {
-  auto r = load_in("/w", {{"/w/docker-compose.yml", "services:\n  old:\n"}, {"/w/compose.yml", "services:\n  new:\n"}});
+  auto r = load_in("/w", {{"/w/docker-compose.yml", "services:\n  old: {image: a}\n"}, {"/w/compose.yml", "services:\n  new: {image: b}\n"}});
   REQUIRE(r.ok());
   CHECK(r->config_files == std::vector<std::string>{"/w/compose.yml"});
 }
@@ -42,7 +42,7 @@ TEST_CASE("loader: no file found is a clear error", "[compose][loader]") {
 }
 
 TEST_CASE("loader: COMPOSE_FILE lists files with the path separator", "[compose][loader]") {
-  Files files{{"/w/a.yml", "services:\n  a:\n"}, {"/w/b.yml", "services:\n  b:\n"}};
+  Files files{{"/w/a.yml", "services:\n  a: {image: a}\n"}, {"/w/b.yml", "services:\n  b: {image: b}\n"}};
   auto r = load_in("/w", files, {}, {{"COMPOSE_FILE", "a.yml:b.yml"}});
   REQUIRE(r.ok());
   CHECK(r->config_files == std::vector<std::string>{"/w/a.yml", "/w/b.yml"});
@@ -101,7 +101,7 @@ TEST_CASE("loader: the top level must be a mapping", "[compose][loader]") {
 TEST_CASE("loader: -f - reads the content given as stdin", "[compose][loader]") {
   LoadOptions o;
   o.files = {"-"};
-  o.stdin_content = "name: piped\nservices:\n  web:\n";
+  o.stdin_content = "name: piped\nservices:\n  web: {image: a}\n";
   auto r = load_in("/w", {}, o);
   REQUIRE(r.ok());
   CHECK(r->name == "piped");

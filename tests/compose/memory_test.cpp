@@ -27,9 +27,9 @@ TEST_CASE("memory: sizes become bytes, printed as compose-go prints them", "[com
   CHECK(web.shm_size == 65536);
   CHECK(service_to_json(web).dump() ==
         R"({"image":"nginx","mem_limit":"1073741824","mem_reservation":"536870912","mem_swappiness":0,)"
-        R"("memswap_limit":"2147483648","pids_limit":100,"shm_size":"65536"})");
+        R"("memswap_limit":"2147483648","networks":{"default":null},"pids_limit":100,"shm_size":"65536"})");
   CHECK(service_to_json(*p.find_service("db")).dump() ==
-        R"({"image":"postgres","memswap_limit":"-1","pids_limit":-1,"shm_size":"1536"})");
+        R"({"image":"postgres","memswap_limit":"-1","networks":{"default":null},"pids_limit":-1,"shm_size":"1536"})");
   check_round_trip(p);
 }
 

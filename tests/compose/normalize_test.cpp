@@ -45,7 +45,7 @@ TEST_CASE("normalize: a dependency on a service disabled by profiles is an error
   CHECK(load_error("services:\n  a:\n    image: x\n    profiles: [ops]\n    depends_on: [b]\n"
                    "  b:\n    image: y\n    profiles: [other]\n",
                    {}, {}, o) ==
-        "compose.yaml:5:18: services.a.depends_on: depends on service \"b\", which is disabled by profiles");
+        "compose.yaml:5:5: services.a.depends_on: depends on service \"b\", which is disabled by profiles");
 }
 
 TEST_CASE("normalize: services without networks join <project>_default", "[compose][networks]") {
@@ -74,15 +74,16 @@ TEST_CASE("normalize: references to undefined objects are located errors", "[com
       "    image: nginx\n"
       "    network_mode: service:nope\n"
       "  nothing: {}\n");
+  // Services are checked in name order: nothing, side, web.
   CHECK(err ==
-        "compose.yaml:7:18: services.web.depends_on: depends on undefined service \"db\"\n"
+        "compose.yaml:12:5: services.side.network_mode: refers to undefined service \"nope\"\n"
+        "compose.yaml:7:5: services.web.depends_on: depends on undefined service \"db\"\n"
         "compose.yaml:8:13: services.web.links[0]: undefined service \"cache\"\n"
         "compose.yaml:9:20: services.web.volumes_from[0]: undefined service \"store\"\n"
-        "compose.yaml:12:5: services.side.network_mode: refers to undefined service \"nope\"\n"
         "compose.yaml:13:3: services.nothing: has neither an image nor a build context specified\n"
-        "compose.yaml:4:17: services.web.networks: undefined network \"front\"\n"
-        "compose.yaml:5:16: services.web.volumes[0]: undefined volume \"data\"\n"
-        "compose.yaml:6:16: services.web.secrets[0]: undefined secret \"token\"");
+        "compose.yaml:4:5: services.web.networks: undefined network \"front\"\n"
+        "compose.yaml:5:15: services.web.volumes[0]: undefined volume \"data\"\n"
+        "compose.yaml:6:15: services.web.secrets[0]: undefined secret \"token\"");
 }
 
 TEST_CASE("normalize: optional dependencies on missing services are dropped", "[compose][references]") {

@@ -23,7 +23,8 @@ TEST_CASE("process: strings and booleans in canonical form", "[compose][process]
       "    oom_kill_disable: true\n"
       "    oom_score_adj: -500\n");
   CHECK(service_to_json(*p.find_service("web")).dump() ==
-        R"({"attach":false,"image":"nginx","init":true,"oom_kill_disable":true,"oom_score_adj":-500,)"
+        R"({"attach":false,"image":"nginx","init":true,"networks":{"default":null},)"
+        R"("oom_kill_disable":true,"oom_score_adj":-500,)"
         R"("privileged":true,"read_only":true,"runtime":"runc","stdin_open":true,"tty":true,)"
         R"("use_api_socket":true,"user":"1000:1000","working_dir":"/srv/app"})");
   check_round_trip(p);
@@ -38,7 +39,8 @@ TEST_CASE("process: false booleans are omitted except attach and init", "[compos
       "    tty: false\n"
       "    privileged: \"false\"\n"
       "    attach: true\n");
-  CHECK(service_to_json(*p.find_service("web")).dump() == R"({"attach":true,"image":"nginx","init":false})");
+  CHECK(service_to_json(*p.find_service("web")).dump() ==
+        R"({"attach":true,"image":"nginx","init":false,"networks":{"default":null}})");
   check_round_trip(p);
 }
 

@@ -5,19 +5,18 @@ using namespace stack::compose;
 using namespace stack::compose::testing;
 
 TEST_CASE("profiles: names are kept in order", "[compose][profiles]") {
+  LoadOptions debug;
+  debug.profiles = {"debug"};
   Project p = load_ok(
       "services:\n"
       "  web:\n"
       "    image: nginx\n"
       "    profiles: [debug, ci.nightly, Dev_2]\n",
-      {}, {}, [] {
-        LoadOptions o;
-        o.profiles = {"debug"};
-        return o;
-      }());
+      {}, {}, debug);
   const Service* web = p.find_service("web");
   REQUIRE(web != nullptr);
   CHECK(service_to_json(*web).at("profiles").dump() == R"(["debug","ci.nightly","Dev_2"])");
+  check_round_trip(p, {}, debug);
 }
 
 TEST_CASE("profiles: invalid names and duplicates are all reported", "[compose][profiles]") {

@@ -20,9 +20,11 @@ TEST_CASE("restart: policies, stop signal, grace period and scale in canonical f
       "    stop_grace_period: 1h0m0.5s\n"
       "    scale: 0\n");
   CHECK(service_to_json(*p.find_service("web")).dump() ==
-        R"({"image":"nginx","restart":"on-failure:5","scale":3,"stop_grace_period":"1m30s","stop_signal":"SIGQUIT"})");
+        R"({"image":"nginx","networks":{"default":null},"restart":"on-failure:5","scale":3,)"
+        R"("stop_grace_period":"1m30s","stop_signal":"SIGQUIT"})");
   CHECK(service_to_json(*p.find_service("db")).dump() ==
-        R"({"image":"postgres","restart":"no","scale":0,"stop_grace_period":"1h0m0.5s"})");
+        R"({"image":"postgres","networks":{"default":null},"restart":"no","scale":0,)"
+        R"("stop_grace_period":"1h0m0.5s"})");
   check_round_trip(p);
 }
 

@@ -8,10 +8,14 @@ namespace {
 
 const char* kServices = "services:\n  web:\n    image: nginx\n";
 
+// Compose drops configs no service uses, so `web` uses every one a test checks.
+const char* kServicesUsingAll =
+    "services:\n  web:\n    image: nginx\n    configs: [nginx_conf, inline, from_env, outside]\n";
+
 }  // namespace
 
 TEST_CASE("top_configs: sources, names and attributes in canonical form", "[compose][top_configs]") {
-  Project p = load_ok(std::string(kServices) +
+  Project p = load_ok(std::string(kServicesUsingAll) +
                       "configs:\n"
                       "  nginx_conf:\n"
                       "    file: conf/nginx.conf\n"

@@ -8,6 +8,11 @@ namespace {
 
 const char* kServices = "services:\n  web:\n    image: nginx\n";
 
+// Compose drops networks no service uses, so each test attaches `web` to the ones it checks.
+std::string web_on(const std::string& networks) {
+  return "services:\n  web:\n    image: nginx\n    networks: [" + networks + "]\n";
+}
+
 std::string network_json(const Project& p, const std::string& key) {
   Json all = project_to_json(p);
   INFO(all.dump(2));
@@ -19,7 +24,7 @@ std::string network_json(const Project& p, const std::string& key) {
 }  // namespace
 
 TEST_CASE("top_networks: every attribute in canonical form", "[compose][top_networks]") {
-  Project p = load_ok(std::string(kServices) +
+  Project p = load_ok(web_on("front") +
                       "networks:\n"
                       "  front:\n"
                       "    driver: bridge\n"
@@ -57,7 +62,7 @@ TEST_CASE("top_networks: every attribute in canonical form", "[compose][top_netw
 }
 
 TEST_CASE("top_networks: names come from name:, external, or project and key", "[compose][top_networks]") {
-  Project p = load_ok(std::string(kServices) +
+  Project p = load_ok(web_on("back, empty, outside, legacy, named, named_outside") +
                       "networks:\n"
                       "  back:\n"
                       "  empty: {}\n"
@@ -83,9 +88,9 @@ TEST_CASE("top_networks: names come from name:, external, or project and key", "
 TEST_CASE("top_networks: the project name prefixes derived names", "[compose][top_networks]") {
   LoadOptions o;
   o.project_name = "shop";
-  Project p = load_ok(std::string(kServices) + "networks:\n  back:\n", {}, {}, o);
+  Project p = load_ok(web_on("back") + "networks:\n  back:\n", {}, {}, o);
   CHECK(p.networks.at("back").name == "shop_back");
-  Project q = load_ok("name: store\n" + std::string(kServices) + "networks:\n  back:\n");
+  Project q = load_ok("name: store\n" + web_on("back") + "networks:\n  back:\n");
   CHECK(q.networks.at("back").name == "store_back");
 }
 

@@ -8,10 +8,14 @@ namespace {
 
 const char* kServices = "services:\n  web:\n    image: nginx\n";
 
+// Compose drops secrets no service uses, so `web` uses every one a test checks.
+const char* kServicesUsingAll =
+    "services:\n  web:\n    image: nginx\n    secrets: [db_password, token, vault, outside, legacy, home]\n";
+
 }  // namespace
 
 TEST_CASE("top_secrets: sources, names and attributes in canonical form", "[compose][top_secrets]") {
-  Project p = load_ok(std::string(kServices) +
+  Project p = load_ok(std::string(kServicesUsingAll) +
                       "secrets:\n"
                       "  db_password:\n"
                       "    file: ./secrets/../db.txt\n"

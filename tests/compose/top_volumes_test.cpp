@@ -1,4 +1,6 @@
 // Top-level volumes.
+#include <vector>
+
 #include "compose_test_util.h"
 
 using namespace stack::compose;
@@ -7,6 +9,13 @@ using namespace stack::compose::testing;
 namespace {
 
 const char* kServices = "services:\n  web:\n    image: nginx\n";
+
+// Compose drops volumes no service mounts, so `web` mounts each volume a test checks.
+std::string web_mounting(const std::vector<std::string>& volumes) {
+  std::string yaml = "services:\n  web:\n    image: nginx\n    volumes:\n";
+  for (const auto& v : volumes) yaml += "      - " + v + ":/mnt/" + v + "\n";
+  return yaml;
+}
 
 Json volumes_of(const Project& p) {
   Json all = project_to_json(p);
@@ -18,7 +27,7 @@ Json volumes_of(const Project& p) {
 }  // namespace
 
 TEST_CASE("top_volumes: attributes and names in canonical form", "[compose][top_volumes]") {
-  Project p = load_ok(std::string(kServices) +
+  Project p = load_ok(web_mounting({"data", "cache", "outside", "legacy", "named"}) +
                       "volumes:\n"
                       "  data:\n"
                       "    driver: local\n"
@@ -49,7 +58,7 @@ TEST_CASE("top_volumes: attributes and names in canonical form", "[compose][top_
 }
 
 TEST_CASE("top_volumes: a bind device is made absolute against the project directory", "[compose][top_volumes]") {
-  Project p = load_ok(std::string(kServices) +
+  Project p = load_ok(web_mounting({"src", "nfs"}) +
                       "volumes:\n"
                       "  src:\n"
                       "    driver: local\n"
@@ -69,7 +78,7 @@ TEST_CASE("top_volumes: a bind device is made absolute against the project direc
 TEST_CASE("top_volumes: derived names use the -p project name", "[compose][top_volumes]") {
   LoadOptions o;
   o.project_name = "shop";
-  Project p = load_ok(std::string(kServices) + "volumes:\n  data:\n", {}, {}, o);
+  Project p = load_ok(web_mounting({"data"}) + "volumes:\n  data:\n", {}, {}, o);
   CHECK(p.volumes.at("data").name == "shop_data");
   CHECK(p.volumes.at("data").key == "data");
 }

@@ -66,9 +66,57 @@ TEST_CASE("volumes: long syntax for every type", "[compose][volumes]") {
         R"([{"type":"bind","source":"/project/src","target":"/app","read_only":true,)"
         R"("bind":{"propagation":"slave","create_host_path":true,"selinux":"z","recursive":"readonly"}},)"
         R"({"type":"volume","source":"data","target":"/data","volume":{"nocopy":true,"subpath":"sub","labels":{"a":"b"}},"x-keep":1},)"
-        R"({"type":"tmpfs","target":"/tmp","tmpfs":{"size":67108864,"mode":1023}},)"
+        R"({"type":"tmpfs","target":"/tmp","tmpfs":{"size":"67108864","mode":1023}},)"
         R"({"type":"image","source":"alpine","target":"/img","image":{"subpath":"etc"}},)"
         R"({"type":"bind","source":"/run/x.sock","target":"/x.sock","bind":{"create_host_path":false}}])");
+}
+
+TEST_CASE("volumes: tmpfs size takes bytes or a size string and prints a digit string", "[compose][volumes]") {
+  // compose-go's UnitBytes marshals to JSON as a string of digits.
+  Json v = volumes_of(
+      "      - {type: tmpfs, target: /a, tmpfs: {size: 1048576}}\n"
+      "      - {type: tmpfs, target: /b, tmpfs: {size: \"2048\"}}\n"
+      "      - {type: tmpfs, target: /c, tmpfs: {size: 1g}}\n");
+  CHECK(v.dump() ==
+        R"([{"type":"tmpfs","target":"/a","tmpfs":{"size":"1048576"}},)"
+        R"({"type":"tmpfs","target":"/b","tmpfs":{"size":"2048"}},)"
+        R"({"type":"tmpfs","target":"/c","tmpfs":{"size":"1073741824"}}])");
+}
+
+TEST_CASE("volumes: x-* keys of the type options are kept", "[compose][volumes]") {
+  std::string yaml =
+      "services:\n"
+      "  web:\n"
+      "    image: nginx\n"
+      "    volumes:\n"
+      "      - type: bind\n"
+      "        source: /src\n"
+      "        target: /app\n"
+      "        bind: {propagation: slave, x-b: {deep: [1, 2]}}\n"
+      "      - type: volume\n"
+      "        source: data\n"
+      "        target: /data\n"
+      "        volume: {x-v: yes, nocopy: true}\n"
+      "      - type: tmpfs\n"
+      "        target: /tmp\n"
+      "        tmpfs: {size: 1k, x-t: 1.5}\n"
+      "      - type: image\n"
+      "        source: alpine\n"
+      "        target: /img\n"
+      "        image: {x-i: null}\n"
+      "volumes:\n"
+      "  data: {}\n";
+  Json v = service_json(yaml, "web", kEnv).at("volumes");
+  CHECK(v.dump() ==
+        R"([{"type":"bind","source":"/src","target":"/app",)"
+        R"("bind":{"propagation":"slave","create_host_path":true,"x-b":{"deep":[1,2]}}},)"
+        R"({"type":"volume","source":"data","target":"/data","volume":{"nocopy":true,"x-v":"yes"}},)"
+        R"({"type":"tmpfs","target":"/tmp","tmpfs":{"size":"1024","x-t":1.5}},)"
+        R"({"type":"image","source":"alpine","target":"/img","image":{"x-i":null}}])");
+  Project p = load_ok(yaml, kEnv);
+  REQUIRE(p.services[0].volumes.size() == 4);
+  CHECK(p.services[0].volumes[2].tmpfs->extensions.at("x-t") == 1.5);
+  check_round_trip(p, kEnv);
 }
 
 TEST_CASE("volumes: short syntax errors", "[compose][volumes]") {
