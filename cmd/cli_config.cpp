@@ -124,13 +124,12 @@ int run_config(const GlobalOptions& g, const ConfigOptions& opts) {
       }
       out += n + " " + compose::config_hash(*s) + "\n";
     }
-  } else if (opts.format == "json") {
-    out = compose::to_json_text(compose::project_to_json(p));
   } else {
-    out = compose::to_yaml(compose::project_to_json(p));
+    // Interpolated output is escaped so that it loads again to the same values.
+    compose::Json model = compose::project_to_json(p);
+    if (!opts.no_interpolate) model = compose::escape_dollars(model);
+    out = opts.format == "json" ? compose::to_json_text(model) : compose::to_yaml(model);
   }
-  // Interpolated output is escaped so that it loads again to the same values.
-  if (!opts.no_interpolate) out = compose::escape_dollars(std::move(out));
   return emit(opts, out);
 }
 

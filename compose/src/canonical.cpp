@@ -155,14 +155,28 @@ std::string config_hash(const Service& service) {
   return sha256_hex(strip(j).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
 }
 
-std::string escape_dollars(std::string text) {
-  std::string out;
-  out.reserve(text.size());
-  for (char ch : text) {
-    out.push_back(ch);
-    if (ch == '$') out.push_back('$');
+Json escape_dollars(const Json& value) {
+  if (value.is_string()) {
+    const auto& in = value.get_ref<const std::string&>();
+    if (in.find('$') == std::string::npos) return value;
+    std::string out;
+    for (char ch : in) {
+      out.push_back(ch);
+      if (ch == '$') out.push_back('$');
+    }
+    return out;
   }
-  return out;
+  if (value.is_array()) {
+    Json a = Json::array();
+    for (const auto& v : value) a.push_back(escape_dollars(v));
+    return a;
+  }
+  if (value.is_object()) {
+    Json o = Json::object();
+    for (auto it = value.begin(); it != value.end(); ++it) o[it.key()] = escape_dollars(*it);
+    return o;
+  }
+  return value;
 }
 
 std::string to_json_text(const Json& value) {

@@ -97,18 +97,18 @@ bool read_build_keys(ConvertContext& c, const Node& n, const std::string& path, 
   for (auto [key, field] : {std::pair{"context", &b.context}, {"dockerfile", &b.dockerfile},
                             {"dockerfile_inline", &b.dockerfile_inline}, {"network", &b.network},
                             {"target", &b.target}, {"isolation", &b.isolation}})
-    readers[key] = [&, field](const Node& v, const std::string& p) { return set(*field, read_string(c, v, p)); };
+    readers[key] = [&, f = field](const Node& v, const std::string& p) { return set(*f, read_string(c, v, p)); };
   for (auto [key, field] : {std::pair{"entitlements", &b.entitlements}, {"cache_from", &b.cache_from},
                             {"cache_to", &b.cache_to}, {"tags", &b.tags}, {"platforms", &b.platforms}})
-    readers[key] = [&, field](const Node& v, const std::string& p) { return set(*field, read_string_list(c, v, p)); };
+    readers[key] = [&, f = field](const Node& v, const std::string& p) { return set(*f, read_string_list(c, v, p)); };
   for (auto [key, field] : {std::pair{"no_cache", &b.no_cache}, {"pull", &b.pull}, {"privileged", &b.privileged}})
-    readers[key] = [&, field](const Node& v, const std::string& p) { return set(*field, read_bool(c, v, p)); };
+    readers[key] = [&, f = field](const Node& v, const std::string& p) { return set(*f, read_bool(c, v, p)); };
   for (auto [key, field] : {std::pair{"labels", &b.labels}, {"additional_contexts", &b.additional_contexts}})
-    readers[key] = [&, field](const Node& v, const std::string& p) { return set(*field, read_mapping(c, v, p)); };
+    readers[key] = [&, f = field](const Node& v, const std::string& p) { return set(*f, read_mapping(c, v, p)); };
   for (auto [key, field] : {std::pair{"provenance", &b.provenance}, {"sbom", &b.sbom}})
-    readers[key] = [&, field](const Node& v, const std::string& p) {
+    readers[key] = [&, f = field](const Node& v, const std::string& p) {
       auto s = read_attestation(c, v, p);
-      if (s) *field = *s;
+      if (s) *f = *s;
       return s.has_value();
     };
   readers["args"] = [&](const Node& v, const std::string& p) { return set(b.args, read_list_or_dict(c, v, p)); };

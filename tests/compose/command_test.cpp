@@ -41,14 +41,17 @@ TEST_CASE("command: null is unset, empty string and empty list clear the image's
   CHECK_FALSE(service_json("services:\n  web:\n    image: alpine\n    command:\n", "web").contains("command"));
   CHECK(service_of("\"\"").at("command").dump() == "[]");
   CHECK(service_of("[]").at("command").dump() == "[]");
-  Project p = load_ok("services:\n  web:\n    image: alpine\n    command: ''\n  api:\n    image: alpine\n    command: ~\n");
+  Project p = load_ok(
+      "services:\n  web:\n    image: alpine\n    command: ''\n"
+      "  api:\n    image: alpine\n    command: ~\n");
   REQUIRE(p.find_service("web")->command.has_value());
   CHECK(p.find_service("web")->command->empty());
   CHECK_FALSE(p.find_service("api")->command.has_value());
 }
 
 TEST_CASE("command: interpolated values are split after substitution", "[compose][command]") {
-  Json s = service_json("services:\n  web:\n    image: alpine\n    command: run ${ARGS}\n", "web", Env{{"ARGS", "--port 80"}});
+  Json s = service_json("services:\n  web:\n    image: alpine\n    command: run ${ARGS}\n", "web",
+                        Env{{"ARGS", "--port 80"}});
   CHECK(s.at("command").dump() == R"(["run","--port","80"])");
 }
 
@@ -90,7 +93,12 @@ TEST_CASE("command: round trip through the canonical JSON", "[compose][command]"
       "    command: []\n"
       "  unset:\n"
       "    image: alpine\n"
-      "    command: null\n");
+      "    command: null\n"
+      "  dollar:\n"
+      "    image: alpine\n"
+      "    command: [sh, -c, 'echo $$HOME']\n");
   REQUIRE(p.find_service("web")->command == std::vector<std::string>{"sh", "-c", "sleep 1 && echo \"done\""});
+  // A literal "$" must be written back escaped, or the reload would interpolate it.
+  REQUIRE(p.find_service("dollar")->command == std::vector<std::string>{"sh", "-c", "echo $HOME"});
   check_round_trip(p);
 }

@@ -35,7 +35,7 @@ Json service_json(const std::string& yaml, const std::string& service, const Env
 void check_round_trip(const Project& p, const Env& env, LoadOptions o) {
   Json first = project_to_json(p);
   MemoryFileSource fs;
-  fs.add(p.working_dir + "/compose.json", escape_dollars(to_json_text(first)));
+  fs.add(p.working_dir + "/compose.json", to_json_text(escape_dollars(first)));
   o.working_dir = p.working_dir;
   o.files = {p.working_dir + "/compose.json"};
   o.environment = env;

@@ -73,8 +73,12 @@ TEST_CASE("deploy: every attribute in its canonical form", "[compose][deploy]") 
         R"("max_replicas_per_node":5},"endpoint_mode":"dnsrr","x-note":"hi"})");
 }
 
+// compose-go's DeployConfig holds Resources and Placement as plain structs; encoding/json ignores
+// omitempty on structs, so `docker compose config --format json` prints both even when absent.
 TEST_CASE("deploy: resources and placement are always printed, as Compose does", "[compose][deploy]") {
   CHECK(deploy_of(" {}\n").dump() == R"({"resources":{},"placement":{}})");
+  CHECK(deploy_of(" {replicas: 2, resources: {limits: {cpus: \"0.5\", memory: 256M}}}\n").dump() ==
+        R"({"replicas":2,"resources":{"limits":{"cpus":0.5,"memory":"268435456"}},"placement":{}})");
   CHECK(deploy_of("\n      replicas: 2\n      placement: {}\n").dump() ==
         R"({"replicas":2,"resources":{},"placement":{}})");
   CHECK(deploy_of("\n      resources:\n        limits: {}\n").dump() ==

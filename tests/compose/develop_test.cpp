@@ -49,7 +49,9 @@ TEST_CASE("develop: watch rules with resolved paths and string-or-list patterns"
 }
 
 TEST_CASE("develop: null is unset, an empty mapping is set", "[compose][develop]") {
-  Project p = load_ok("services:\n  web:\n    image: alpine\n    develop:\n  api:\n    image: alpine\n    develop: {}\n");
+  Project p = load_ok(
+      "services:\n  web:\n    image: alpine\n    develop:\n"
+      "  api:\n    image: alpine\n    develop: {}\n");
   CHECK_FALSE(p.find_service("web")->develop.has_value());
   CHECK(p.find_service("api")->develop == Develop{});
   CHECK(service_to_json(*p.find_service("api")).at("develop").dump() == "{}");

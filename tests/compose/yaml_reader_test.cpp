@@ -98,3 +98,27 @@ TEST_CASE("yaml_reader: several documents come back separately; empty input is o
   CHECK(empty[0].is_null());
   CHECK(d.empty());
 }
+
+TEST_CASE("yaml_reader: stray flow indicators at document level end, with an error", "[compose][yaml]") {
+  for (const char* text : {",", ",a: b", "\"x\",", "]", "}"}) {
+    Diagnostics d;
+    auto docs = read_yaml(text, "f.yml", d);
+    INFO(text);
+    CHECK(docs.empty());
+    CHECK(d.to_string().rfind("f.yml:1:", 0) == 0);
+  }
+}
+
+TEST_CASE("yaml_reader: a recursive alias is an error, not a loop", "[compose][yaml]") {
+  Diagnostics d;
+  auto docs = read_yaml("a: &x [1, *x]\n", "f.yml", d);
+  CHECK(docs.empty());
+  CHECK(d.to_string() == "f.yml:1:11: alias to an anchor whose node is not complete (recursive alias)");
+}
+
+TEST_CASE("yaml_reader: invalid UTF-8 is rejected with its position", "[compose][yaml]") {
+  Diagnostics d;
+  auto docs = read_yaml("a: 1\nb: x\xff\n", "f.yml", d);
+  CHECK(docs.empty());
+  CHECK(d.to_string() == "f.yml:2:5: invalid UTF-8 in the file");
+}

@@ -39,7 +39,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   for (const auto& s : r->services) (void)config_hash(s);
 
   MemoryFileSource again_fs;
-  again_fs.add("/p/compose.json", escape_dollars(to_json_text(canonical)));
+  again_fs.add("/p/compose.json", to_json_text(escape_dollars(canonical)));
   LoadOptions again_opts = o;
   again_opts.files = {"/p/compose.json"};
   auto again = load(again_opts, again_fs);

@@ -19,9 +19,9 @@ Json service_to_json(const Service& service);
 // profiles and every x-* key. Documented in docs/compose.md.
 std::string config_hash(const Service& service);
 
-// Doubles every "$" in rendered output, as `docker compose config` does, so that loading the
-// output again (which interpolates) yields the same values.
-std::string escape_dollars(std::string text);
+// Doubles every "$" in string values (not in keys, which are never interpolated), as
+// `docker compose config` does, so that loading the output again yields the same values.
+Json escape_dollars(const Json& value);
 
 // JSON rendered as indented JSON text (invalid UTF-8 replaced, never thrown on).
 std::string to_json_text(const Json& value);
