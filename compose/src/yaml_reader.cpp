@@ -193,11 +193,14 @@ size_t invalid_utf8_offset(const std::string& s) {
   size_t i = 0;
   while (i < s.size()) {
     auto c = static_cast<unsigned char>(s[i]);
-    size_t len = c < 0x80 ? 1 : (c >> 5) == 0x6 ? 2 : (c >> 4) == 0xe ? 3 : (c >> 3) == 0x1e ? 4 : 0;
+    size_t len = c < 0x80 ? 1 : (c >= 0xc2 && c <= 0xdf) ? 2 : (c >> 4) == 0xe ? 3 : (c >= 0xf0 && c <= 0xf4) ? 4 : 0;
     if (len == 0 || i + len > s.size()) return i;
     for (size_t k = 1; k < len; ++k)
       if ((static_cast<unsigned char>(s[i + k]) & 0xc0) != 0x80) return i;
-    if (len == 2 && c < 0xc2) return i;  // overlong
+    auto c1 = static_cast<unsigned char>(s[i + (len > 1 ? 1 : 0)]);
+    // Overlong forms, UTF-16 surrogates and code points above U+10FFFF (RFC 3629 §4).
+    if ((c == 0xe0 && c1 < 0xa0) || (c == 0xed && c1 > 0x9f) || (c == 0xf0 && c1 < 0x90) || (c == 0xf4 && c1 > 0x8f))
+      return i;
     i += len;
   }
   return std::string::npos;

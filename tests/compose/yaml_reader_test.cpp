@@ -122,3 +122,16 @@ TEST_CASE("yaml_reader: invalid UTF-8 is rejected with its position", "[compose]
   CHECK(docs.empty());
   CHECK(d.to_string() == "f.yml:2:5: invalid UTF-8 in the file");
 }
+
+TEST_CASE("yaml_reader: overlong, surrogate and out-of-range UTF-8 are rejected", "[compose][yaml]") {
+  for (const char* bad : {"x: \xe0\x80\x80\n", "x: \xc0\xaf\n", "x: \xed\xa0\x80\n", "x: \xf4\x90\x80\x80\n",
+                          "x: \xf5\x80\x80\x80\n", "x: \xe2\x82\n"}) {
+    Diagnostics d;
+    INFO(bad);
+    CHECK(read_yaml(bad, "f.yml", d).empty());
+    CHECK(d.to_string() == "f.yml:1:4: invalid UTF-8 in the file");
+  }
+  Diagnostics ok;
+  CHECK(read_yaml("x: \xc3\xa9\xe2\x82\xac\xf0\x9f\x90\xb3\n", "f.yml", ok).size() == 1);
+  CHECK(ok.empty());
+}

@@ -48,9 +48,9 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
                  again.error().to_string().c_str());
     std::abort();
   }
-  if (project_to_json(*again) != canonical) {
-    std::fprintf(stderr, "round trip changed the model:\n%s\n---\n%s\n", to_json_text(canonical).c_str(),
-                 to_json_text(project_to_json(*again)).c_str());
+  if (Json second = project_to_json(*again); second != canonical) {
+    std::fprintf(stderr, "round trip changed the model:\n%s\npatch from first to second load:\n%s\n",
+                 to_json_text(canonical).c_str(), to_json_text(Json::diff(canonical, second)).c_str());
     std::abort();
   }
   return 0;
