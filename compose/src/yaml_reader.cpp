@@ -74,6 +74,8 @@ class Builder final : public YAML::EventHandler {
   void OnScalar(const YAML::Mark& mark, const std::string& tag, YAML::anchor_t anchor,
                 const std::string& value) override {
     if (failed_) return;
+    // An escaped NUL ("\0", "\u0000") cannot survive as text anywhere stack passes it on.
+    if (value.find('\0') != std::string::npos) return fail(mark_of(mark), "NUL characters are not allowed");
     Node n = Node::scalar(value, mark_of(mark));
     // "?" marks a plain scalar; "!" a quoted or block one; !!str forces a string.
     n.quoted = (tag == "!" || tag == "tag:yaml.org,2002:str");
@@ -222,6 +224,15 @@ std::vector<Node> read_yaml(const std::string& text, const std::string& display_
   if (size_t bad = invalid_utf8_offset(text); bad != std::string::npos) {
     diags.error(offset_mark(file, text, bad), "", "invalid UTF-8 in the file");
     return {};
+  }
+  // As go-yaml: raw control characters other than tab, line feed and carriage return are
+  // not allowed in a YAML stream.
+  for (size_t i = 0; i < text.size(); ++i) {
+    auto ch = static_cast<unsigned char>(text[i]);
+    if ((ch < 0x20 && ch != '\t' && ch != '\n' && ch != '\r') || ch == 0x7f) {
+      diags.error(offset_mark(file, text, i), "", "control characters are not allowed");
+      return {};
+    }
   }
   Builder builder(file, diags);
   size_t before = diags.size();

@@ -135,3 +135,15 @@ TEST_CASE("yaml_reader: overlong, surrogate and out-of-range UTF-8 are rejected"
   CHECK(read_yaml("x: \xc3\xa9\xe2\x82\xac\xf0\x9f\x90\xb3\n", "f.yml", ok).size() == 1);
   CHECK(ok.empty());
 }
+
+TEST_CASE("yaml_reader: control characters and NULs are rejected", "[compose][yaml]") {
+  Diagnostics d1;
+  CHECK(read_yaml(std::string("a: 1\nx-\0_: 2\n", 13), "f.yml", d1).empty());
+  CHECK(d1.to_string() == "f.yml:2:3: control characters are not allowed");
+  Diagnostics d2;
+  CHECK(read_yaml("a: \"x\\u0000y\"\n", "f.yml", d2).empty());
+  CHECK(d2.to_string() == "f.yml:1:4: NUL characters are not allowed");
+  Diagnostics ok;
+  CHECK(read_yaml("a: \"tab\\there\"\r\nb: |\n  two\n  lines\n", "f.yml", ok).size() == 1);
+  CHECK(ok.empty());
+}
