@@ -352,6 +352,17 @@ Json node_to_json(const Node& n) {
   return nullptr;
 }
 
+std::vector<std::string> split_string(const std::string& s, char sep) {
+  std::vector<std::string> out;
+  size_t start = 0;
+  for (;;) {
+    auto pos = s.find(sep, start);
+    out.push_back(s.substr(start, pos == std::string::npos ? std::string::npos : pos - start));
+    if (pos == std::string::npos) return out;
+    start = pos + 1;
+  }
+}
+
 std::string lexically_normal(const std::string& path) {
   std::string out = std::filesystem::path(path).lexically_normal().string();
   if (out.size() > 1 && out.back() == '/') out.pop_back();

@@ -83,6 +83,9 @@ std::string format_duration(Duration d);    // Go's time.Duration.String(): "1m3
 std::optional<Duration> parse_duration(std::string_view text);
 std::optional<int64_t> parse_bytes(std::string_view text);
 
+// Splits on every `sep`, keeping empty fields ("a::b" → "a", "", "b").
+std::vector<std::string> split_string(const std::string& s, char sep);
+
 // Paths: "~" and "~/x" expand with HOME from the environment; relative paths are joined to
 // the working directory and lexically normalised.
 std::string resolve_path(const ConvertContext& c, const std::string& path);

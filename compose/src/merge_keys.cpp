@@ -4,6 +4,7 @@
 #include <map>
 #include <vector>
 
+#include "convert_util.h"
 #include "merge_internal.h"
 
 namespace stack::compose::merge_detail {
@@ -12,17 +13,6 @@ namespace {
 std::string unique_key(size_t index) { return "\x01#" + std::to_string(index); }
 
 std::string text_of(const Node* n) { return n && n->is_scalar() ? n->value : std::string(); }
-
-std::vector<std::string> split(const std::string& s, char sep) {
-  std::vector<std::string> out;
-  size_t start = 0;
-  for (;;) {
-    auto pos = s.find(sep, start);
-    out.push_back(s.substr(start, pos == std::string::npos ? std::string::npos : pos - start));
-    if (pos == std::string::npos) return out;
-    start = pos + 1;
-  }
-}
 
 // host_ip|published|target|protocol for "[ip:][published:]target[/protocol]".
 std::string short_port_key(const std::string& text) {
@@ -69,7 +59,7 @@ std::string mount_key(const Node& item, const std::string& default_dir, size_t i
 
 // Second field of "a:b[:c]", or the only one.
 std::string second_field(const std::string& text) {
-  auto parts = split(text, ':');
+  auto parts = split_string(text, ':');
   return parts.size() == 1 ? parts[0] : parts[1];
 }
 
@@ -93,7 +83,7 @@ std::string item_key(const Node& item, KeyKind kind, size_t index) {
     case KeyKind::kEnvFile:
       if (item.is_scalar()) return item.value;
       return item.is_mapping() && item.find("path") ? text_of(item.find("path")) : unique_key(index);
-    case KeyKind::kTmpfs: return item.is_scalar() ? split(item.value, ':')[0] : unique_key(index);
+    case KeyKind::kTmpfs: return item.is_scalar() ? split_string(item.value, ':')[0] : unique_key(index);
     case KeyKind::kValue:
       if (!item.is_scalar()) return unique_key(index);
       return item.value.substr(0, item.value.find('='));

@@ -16,17 +16,6 @@ bool contains(const std::vector<std::string>& list, const std::string& s) {
 
 bool is_host_path(const std::string& s) { return !s.empty() && (s[0] == '/' || s[0] == '.' || s[0] == '~'); }
 
-std::vector<std::string> split(const std::string& s, char sep) {
-  std::vector<std::string> out;
-  size_t start = 0;
-  for (;;) {
-    auto pos = s.find(sep, start);
-    out.push_back(s.substr(start, pos == std::string::npos ? std::string::npos : pos - start));
-    if (pos == std::string::npos) return out;
-    start = pos + 1;
-  }
-}
-
 // Applies one MODE option of the short syntax; returns an error text or "".
 std::string apply_mode(ServiceVolume& v, const std::string& opt) {
   bool bind = v.type == "bind";
@@ -51,7 +40,7 @@ std::string apply_mode(ServiceVolume& v, const std::string& opt) {
 std::optional<ServiceVolume> parse_short_volume(ConvertContext& c, const Node& n, const std::string& path) {
   auto spec = read_string(c, n, path);
   if (!spec) return std::nullopt;
-  auto parts = split(*spec, ':');
+  auto parts = split_string(*spec, ':');
   auto fail = [&](const std::string& why) {
     c.error(n, path, "invalid volume \"" + *spec + "\": " + why);
     return std::nullopt;
@@ -78,7 +67,7 @@ std::optional<ServiceVolume> parse_short_volume(ConvertContext& c, const Node& n
   }
   if (v.target[0] != '/') return fail("the container path \"" + v.target + "\" must be absolute");
   if (parts.size() == 3) {
-    for (const auto& opt : split(parts[2], ',')) {
+    for (const auto& opt : split_string(parts[2], ',')) {
       std::string err = apply_mode(v, opt);
       if (!err.empty()) return fail(err);
     }
