@@ -14,6 +14,27 @@ std::string json_string(const std::string& s) {
   return Json(s).dump(-1, ' ', false, Json::error_handler_t::replace);
 }
 
+// [-+]?[0-9][0-9_]*(:[0-5]?[0-9])+(\.[0-9_]*)?
+bool is_base60(const std::string& s) {
+  size_t i = (s[0] == '-' || s[0] == '+') ? 1 : 0;
+  if (i >= s.size() || !std::isdigit(static_cast<unsigned char>(s[i]))) return false;
+  while (i < s.size() && (std::isdigit(static_cast<unsigned char>(s[i])) || s[i] == '_')) ++i;
+  int groups = 0;
+  while (i < s.size() && s[i] == ':') {
+    size_t start = ++i;
+    while (i < s.size() && std::isdigit(static_cast<unsigned char>(s[i]))) ++i;
+    size_t len = i - start;
+    if (len == 0 || len > 2 || (len == 2 && s[start] > '5')) return false;
+    ++groups;
+  }
+  if (groups == 0) return false;
+  if (i < s.size() && s[i] == '.') {
+    ++i;
+    while (i < s.size() && (std::isdigit(static_cast<unsigned char>(s[i])) || s[i] == '_')) ++i;
+  }
+  return i == s.size();
+}
+
 // Whether a string must be quoted to read back as the same string: it would resolve to
 // another type (YAML 1.2 core schema, plus YAML 1.1 booleans that older parsers still honour),
 // or it starts or contains something YAML reads as syntax.
@@ -29,6 +50,7 @@ bool needs_quotes(const std::string& s) {
     if (ch != '_') digits.push_back(ch);
   Node probe = Node::scalar(digits);
   if (scalar_int(probe) || scalar_float(probe)) return true;
+  if (is_base60(s)) return true;  // YAML 1.1 sexagesimal ("12:30"), quoted as go-yaml does
   // Indicators that start a non-plain scalar; "-", "?" and ":" only when followed by a space.
   const std::string kAlwaysSyntax = ",[]{}#&*!|>'\"%@`";
   if (kAlwaysSyntax.find(s[0]) != std::string::npos) return true;

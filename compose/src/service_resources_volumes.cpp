@@ -50,9 +50,10 @@ std::optional<ServiceVolume> parse_short_volume(ConvertContext& c, const Node& n
   for (const auto& p : parts)
     if (p.empty()) return fail("empty section between colons");
   ServiceVolume v;
-  if (parts.size() == 1) {
+  if (parts.size() == 1) {  // anonymous volume; compose-go gives it empty volume options too
     v.type = "volume";
     v.target = parts[0];
+    v.volume = ServiceVolumeVolume{};
   } else if (is_host_path(parts[0])) {
     v.type = "bind";
     v.source = resolve_path(c, parts[0]);

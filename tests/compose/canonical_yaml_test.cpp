@@ -12,7 +12,7 @@ TEST_CASE("to_yaml: tricky strings read back unchanged", "[compose][canonical]")
       "", " ", "a b", "--listen", ":3000", "-", "- x", "? x", "a: b", "a #b", "#c", "true", "yes", "No", "null",
       "~", "0755", "1_000", "1e3", "0x1F", ".5", "127.0.0.1", "1.2.3", "8080", "-1", "+1", "*alias", "&anchor",
       "!tag", "|", ">", "'q'", "\"dq\"", "%x", "@x", "`x`", "{a}", "[a]", "a,b", "line\nbreak", "tab\there",
-      "trailing:", "x:y", "é ünïcode", "\\backslash", "<<", "---", "...", "a  b ", "=", "${VAR}", "$$"};
+      "trailing:", "x:y", "12:30", "1:20:30.5", "1000:1000", "é ünïcode", "\\backslash", "<<", "---", "...", "a  b ", "=", "${VAR}", "$$"};
   Json arr = Json::array();
   Json obj = Json::object();
   for (const auto& s : strings) {
@@ -27,6 +27,10 @@ TEST_CASE("to_yaml: tricky strings read back unchanged", "[compose][canonical]")
   INFO(d.to_string());
   REQUIRE(docs.size() == 1);
   CHECK(node_to_json(docs[0]).dump() == doc.dump());
+}
+
+TEST_CASE("to_yaml: YAML 1.1 sexagesimal numbers are quoted, user:group pairs are not", "[compose][canonical]") {
+  CHECK(to_yaml(Json{{"a", "12:30"}, {"b", "1000:1000"}, {"c", "-1:05"}}) == "a: \"12:30\"\nb: 1000:1000\nc: \"-1:05\"\n");
 }
 
 TEST_CASE("to_yaml: numbers, booleans, null and empty containers", "[compose][canonical]") {

@@ -26,7 +26,7 @@ TEST_CASE("volumes: short syntax binds, named and anonymous volumes", "[compose]
         R"({"type":"bind","source":"/etc/conf","target":"/conf","read_only":true,"consistency":"cached",)"
         R"("bind":{"propagation":"rshared","create_host_path":true,"selinux":"Z"}},)"
         R"({"type":"volume","source":"db","target":"/var/lib/db","volume":{"nocopy":true}},)"
-        R"({"type":"volume","target":"/scratch"}])");
+        R"({"type":"volume","target":"/scratch","volume":{}}])");
 }
 
 TEST_CASE("volumes: long syntax for every type", "[compose][volumes]") {
