@@ -8,6 +8,7 @@
 
 #include "cli.h"
 #include "stack/common/atomic_file.h"
+#include "stack/common/log.h"
 #include "stack/compose/canonical.h"
 
 extern char** environ;
@@ -80,7 +81,10 @@ int run_config(const GlobalOptions& g, const ConfigOptions& opts) {
   lo.interpolate = !opts.no_interpolate;
   lo.resolve_environment = !opts.no_resolve_env;
   lo.services = opts.selected;
+  std::vector<std::string> warnings;
+  lo.warnings = &warnings;
   auto loaded = compose::load(lo, compose::RealFileSource());
+  for (const auto& w : warnings) log::warn(w);
   if (!loaded) {
     std::fprintf(stderr, "%s\n", loaded.error().to_string().c_str());
     return 1;

@@ -13,7 +13,8 @@ bool is_name_char(char c) { return is_name_start(c) || (c >= '0' && c <= '9'); }
 // read once, left to right.
 class Interpolator {
  public:
-  Interpolator(std::string_view text, const Lookup& lookup) : text_(text), lookup_(lookup) {}
+  Interpolator(std::string_view text, const Lookup& lookup, std::vector<std::string>* unset)
+      : text_(text), lookup_(lookup), unset_(unset) {}
 
   std::optional<std::string> run(std::string* error) {
     std::string out;
@@ -65,8 +66,14 @@ class Interpolator {
     }
     ++pos_;
     std::string name = read_name();
-    if (auto v = lookup_(name)) out += *v;
+    substitute(name, out);
     return true;
+  }
+
+  // A plain $NAME / ${NAME}: an unset variable becomes the empty string, and is reported.
+  void substitute(const std::string& name, std::string& out) {
+    if (auto v = lookup_(name)) out += *v;
+    else if (unset_) unset_->push_back(name);
   }
 
   // pos_ is at the `$` of `${`.
@@ -76,7 +83,7 @@ class Interpolator {
     if (name.empty() || pos_ >= text_.size()) return invalid();
     if (text_[pos_] == '}') {
       ++pos_;
-      if (auto v = lookup_(name)) out += *v;
+      substitute(name, out);
       return true;
     }
     std::string op = read_operator();
@@ -139,6 +146,7 @@ class Interpolator {
 
   std::string_view text_;
   const Lookup& lookup_;
+  std::vector<std::string>* unset_;
   size_t pos_ = 0;
   std::string error_;
 };
@@ -163,8 +171,9 @@ std::string render_path(const std::string& root, const PathSegment* seg) {
 
 class TreeInterpolator {
  public:
-  TreeInterpolator(const Lookup& lookup, Diagnostics& diags, const std::string& root)
-      : lookup_(lookup), diags_(diags), root_(root) {}
+  TreeInterpolator(const Lookup& lookup, std::vector<std::string>* unset, Diagnostics& diags,
+                   const std::string& root)
+      : lookup_(lookup), unset_(unset), diags_(diags), root_(root) {}
 
   void walk(Node& n, const PathSegment* seg) {
     switch (n.kind) {
@@ -192,7 +201,7 @@ class TreeInterpolator {
   void substitute(Node& n, const PathSegment* seg) {
     if (n.value.find('$') == std::string::npos) return;
     std::string error;
-    auto result = interpolate_string(n.value, lookup_, &error);
+    auto result = interpolate_string(n.value, lookup_, &error, unset_);
     if (!result) {
       diags_.error(n, render_path(root_, seg), std::move(error));
       return;
@@ -203,20 +212,23 @@ class TreeInterpolator {
   }
 
   const Lookup& lookup_;
+  std::vector<std::string>* unset_;
   Diagnostics& diags_;
   const std::string& root_;
 };
 
 }  // namespace
 
-std::optional<std::string> interpolate_string(std::string_view text, const Lookup& lookup, std::string* error) {
+std::optional<std::string> interpolate_string(std::string_view text, const Lookup& lookup, std::string* error,
+                                              std::vector<std::string>* unset) {
   if (text.find('$') == std::string_view::npos) return std::string(text);
   static const Lookup kNoVariables = [](const std::string&) -> std::optional<std::string> { return std::nullopt; };
-  return Interpolator(text, lookup ? lookup : kNoVariables).run(error);
+  return Interpolator(text, lookup ? lookup : kNoVariables, unset).run(error);
 }
 
-void interpolate_tree(Node& root, const Lookup& lookup, Diagnostics& diags, const std::string& path) {
-  TreeInterpolator(lookup, diags, path).walk(root, nullptr);
+void interpolate_tree(Node& root, const Lookup& lookup, Diagnostics& diags, const std::string& path,
+                      std::vector<std::string>* unset) {
+  TreeInterpolator(lookup, unset, diags, path).walk(root, nullptr);
 }
 
 }  // namespace stack::compose

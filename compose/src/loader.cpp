@@ -169,7 +169,9 @@ class Pipeline {
         if (it == env.end()) return std::nullopt;
         return it->second;
       };
-      interpolate_tree(doc, lookup, diags_);
+      std::vector<std::string> unset;
+      interpolate_tree(doc, lookup, diags_, "", &unset);
+      for (const auto& name : unset) warn("The \"" + name + "\" variable is not set. Defaulting to a blank string.");
     }
     IncludeLoader include_loader = [this](const IncludeRequest& r) { return load_include(r); };
     resolve_includes(doc, path, include_loader, diags_);
@@ -198,6 +200,11 @@ class Pipeline {
   }
 
   std::string stdin_path() const { return opts_.working_dir + "/-"; }
+
+  void warn(const std::string& message) {
+    if (opts_.warnings && std::find(opts_.warnings->begin(), opts_.warnings->end(), message) == opts_.warnings->end())
+      opts_.warnings->push_back(message);
+  }
 
  private:
   const LoadOptions& opts_;

@@ -111,3 +111,13 @@ TEST_CASE("loader: -f - reads the content given as stdin", "[compose][loader]") 
 TEST_CASE("loader: unknown service keys are errors naming the key", "[compose][loader]") {
   CHECK(load_error("services:\n  web:\n    imag: nginx\n") == "compose.yaml:3:5: services.web: unknown key \"imag\"");
 }
+
+TEST_CASE("loader: unset variables substituted by blanks are warned about once each", "[compose][loader]") {
+  std::vector<std::string> warnings;
+  LoadOptions o;
+  o.warnings = &warnings;
+  Project p = load_ok("services:\n  web:\n    image: nginx:${TAG}\n    environment:\n      - A=$TAG\n      - B=${B:-x}\n      - C=${C-}\n",
+                      {}, {}, o);
+  CHECK(p.services[0].image == "nginx:");
+  CHECK(warnings == std::vector<std::string>{"The \"TAG\" variable is not set. Defaulting to a blank string."});
+}

@@ -57,6 +57,9 @@ struct LoadOptions {
   std::string stdin_content;   // the content of a "-" file (-f -)
   bool interpolate = true;     // false: --no-interpolate
   bool resolve_environment = true;  // fold env_file and look up bare `environment` keys
+  // When set, receives warnings that do not stop loading, once each, e.g.
+  // "The \"TAG\" variable is not set. Defaulting to a blank string."
+  std::vector<std::string>* warnings = nullptr;
 };
 
 // The project, or an error whose message holds one located line per problem
