@@ -59,6 +59,27 @@ std::optional<double> read_cpus(ConvertContext& c, const Node& n, const std::str
 // A sequence of strings. With allow_single, a lone string is accepted as a one-item list.
 std::optional<std::vector<std::string>> read_string_list(ConvertContext& c, const Node& n, const std::string& path,
                                                          bool allow_single = false);
+// A sequence whose items `read_item(item, item_path)` converts (returning std::optional<T>,
+// reporting its own problems). Not a sequence: one diagnostic. Any bad item: std::nullopt,
+// after every item has been read so that all problems are reported.
+template <class T, class ReadItem>
+std::optional<std::vector<T>> read_list(ConvertContext& c, const Node& n, const std::string& path,
+                                        ReadItem&& read_item) {
+  if (!n.is_sequence()) {
+    c.error(n, path, "must be a list, not a " + n.type_name());
+    return std::nullopt;
+  }
+  std::vector<T> out;
+  bool ok = true;
+  for (size_t i = 0; i < n.items.size(); ++i) {
+    std::optional<T> item = read_item(n.items[i], path_index(path, i));
+    if (item) out.push_back(std::move(*item));
+    else ok = false;
+  }
+  if (!ok) return std::nullopt;
+  return out;
+}
+
 // A mapping of scalars, or a sequence of "KEY=VALUE" / "KEY" strings (list_or_dict).
 // A key without value (sequence "KEY" or mapping null) maps to std::nullopt.
 std::optional<MappingWithEquals> read_list_or_dict(ConvertContext& c, const Node& n, const std::string& path,

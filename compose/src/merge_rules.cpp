@@ -217,8 +217,13 @@ void merge_logging(Node& base, const Node& over, const std::string& pattern, con
   merge_default(base, over, pattern, path, diags);
 }
 
-void merge_depends_on(Node& base, const Node& over, const std::string& pattern, const std::string& path,
-                      Diagnostics& diags) {
+namespace {
+
+// depends_on and service networks: lists of names or mappings of name → options. Two lists stay
+// a de-duplicated list; otherwise both become mappings (a listed name gets `entry`) and merge.
+void merge_name_collection(Node& base, const Node& over, const std::optional<Node>& base_entry,
+                           const std::optional<Node>& over_entry, const std::string& pattern,
+                           const std::string& path, Diagnostics& diags) {
   if (!is_collection(base) || !is_collection(over) || !all_scalar_items(base) || !all_scalar_items(over))
     return merge_default(base, over, pattern, path, diags);
   if (base.is_sequence() && over.is_sequence()) {
@@ -226,25 +231,23 @@ void merge_depends_on(Node& base, const Node& over, const std::string& pattern, 
     dedupe_sequence(base, KeyKind::kValue);
     return;
   }
-  Node b = names_mapping(base, default_dependency(base.mark));
-  Node o = names_mapping(over, default_dependency(over.mark));
+  Node b = names_mapping(base, base_entry);
+  Node o = names_mapping(over, over_entry);
   merge_mapping(b, o, pattern, path, diags);
   base = std::move(b);
 }
 
+}  // namespace
+
+void merge_depends_on(Node& base, const Node& over, const std::string& pattern, const std::string& path,
+                      Diagnostics& diags) {
+  merge_name_collection(base, over, default_dependency(base.mark), default_dependency(over.mark), pattern, path,
+                        diags);
+}
+
 void merge_service_networks(Node& base, const Node& over, const std::string& pattern, const std::string& path,
                             Diagnostics& diags) {
-  if (!is_collection(base) || !is_collection(over) || !all_scalar_items(base) || !all_scalar_items(over))
-    return merge_default(base, over, pattern, path, diags);
-  if (base.is_sequence() && over.is_sequence()) {
-    append_clean(base, over);
-    dedupe_sequence(base, KeyKind::kValue);
-    return;
-  }
-  Node b = names_mapping(base, std::nullopt);
-  Node o = names_mapping(over, std::nullopt);
-  merge_mapping(b, o, pattern, path, diags);
-  base = std::move(b);
+  merge_name_collection(base, over, std::nullopt, std::nullopt, pattern, path, diags);
 }
 
 void merge_build(Node& base, const Node& over, const std::string& pattern, const std::string& path,

@@ -163,19 +163,8 @@ std::optional<FileReference> read_file_reference(ConvertContext& c, const Node& 
 
 std::optional<std::vector<FileReference>> read_file_references(ConvertContext& c, const Node& n,
                                                                const std::string& path) {
-  if (!n.is_sequence()) {
-    c.error(n, path, "must be a list, not a " + n.type_name());
-    return std::nullopt;
-  }
-  std::vector<FileReference> out;
-  bool ok = true;
-  for (size_t i = 0; i < n.items.size(); ++i) {
-    auto r = read_file_reference(c, n.items[i], path_index(path, i));
-    if (r) out.push_back(std::move(*r));
-    else ok = false;
-  }
-  if (!ok) return std::nullopt;
-  return out;
+  return read_list<FileReference>(
+      c, n, path, [&](const Node& item, const std::string& p) { return read_file_reference(c, item, p); });
 }
 
 Json file_reference_to_json(const FileReference& r) {

@@ -171,18 +171,9 @@ void logging_to_json(const Service& svc, Json& out) {
 }
 
 void parse_devices(ConvertContext& c, const Node& n, const std::string& path, Service& svc) {
-  if (!n.is_sequence()) {
-    c.error(n, path, "must be a list, not a " + n.type_name());
-    return;
-  }
-  std::vector<DeviceMapping> out;
-  bool ok = true;
-  for (size_t i = 0; i < n.items.size(); ++i) {
-    auto d = read_device(c, n.items[i], path_index(path, i));
-    if (d) out.push_back(std::move(*d));
-    else ok = false;
-  }
-  if (ok) svc.devices = std::move(out);
+  auto devices = read_list<DeviceMapping>(
+      c, n, path, [&](const Node& item, const std::string& p) { return read_device(c, item, p); });
+  if (devices) svc.devices = std::move(*devices);
 }
 
 void devices_to_json(const Service& svc, Json& out) {

@@ -273,20 +273,10 @@ Json volume_to_json(const ServiceVolume& v) {
 }  // namespace
 
 void parse_volumes(ConvertContext& c, const Node& n, const std::string& path, Service& svc) {
-  if (!n.is_sequence()) {
-    c.error(n, path, "must be a list, not a " + n.type_name());
-    return;
-  }
-  std::vector<ServiceVolume> out;
-  bool ok = true;
-  for (size_t i = 0; i < n.items.size(); ++i) {
-    const Node& item = n.items[i];
-    std::string p = path_index(path, i);
-    auto v = item.is_mapping() ? parse_long_volume(c, item, p) : parse_short_volume(c, item, p);
-    if (v) out.push_back(std::move(*v));
-    else ok = false;
-  }
-  if (ok) svc.volumes = std::move(out);
+  auto volumes = read_list<ServiceVolume>(c, n, path, [&](const Node& item, const std::string& p) {
+    return item.is_mapping() ? parse_long_volume(c, item, p) : parse_short_volume(c, item, p);
+  });
+  if (volumes) svc.volumes = std::move(*volumes);
 }
 
 void volumes_to_json(const Service& svc, Json& out) {

@@ -12,23 +12,16 @@ constexpr int64_t kMaxWeight = 1000;
 enum class RateKind { kBytes, kOps };
 
 std::vector<BlkioWeightDevice> read_weight_devices(ConvertContext& c, const Node& n, const std::string& path) {
-  std::vector<BlkioWeightDevice> out;
-  if (!n.is_sequence()) {
-    c.error(n, path, "must be a list, not a " + n.type_name());
-    return out;
-  }
-  for (size_t i = 0; i < n.items.size(); ++i) {
-    const Node& item = n.items[i];
-    std::string p = path_index(path, i);
-    if (!check_mapping_strict(c, item, p, {"path", "weight"})) continue;
+  auto read = [&](const Node& item, const std::string& p) -> std::optional<BlkioWeightDevice> {
+    if (!check_mapping_strict(c, item, p, {"path", "weight"})) return std::nullopt;
     BlkioWeightDevice w;
     if (const Node* v = item.find("path")) w.path = read_string(c, *v, path_join(p, "path")).value_or("");
     if (const Node* v = item.find("weight"))
       w.weight = static_cast<uint16_t>(
           read_int_range(c, *v, path_join(p, "weight"), kMinWeight, kMaxWeight).value_or(0));
-    out.push_back(std::move(w));
-  }
-  return out;
+    return w;
+  };
+  return read_list<BlkioWeightDevice>(c, n, path, read).value_or(std::vector<BlkioWeightDevice>{});
 }
 
 std::optional<uint64_t> read_rate(ConvertContext& c, const Node& n, const std::string& path, RateKind kind) {
@@ -47,21 +40,14 @@ std::optional<uint64_t> read_rate(ConvertContext& c, const Node& n, const std::s
 }
 
 std::vector<BlkioLimit> read_limits(ConvertContext& c, const Node& n, const std::string& path, RateKind kind) {
-  std::vector<BlkioLimit> out;
-  if (!n.is_sequence()) {
-    c.error(n, path, "must be a list, not a " + n.type_name());
-    return out;
-  }
-  for (size_t i = 0; i < n.items.size(); ++i) {
-    const Node& item = n.items[i];
-    std::string p = path_index(path, i);
-    if (!check_mapping_strict(c, item, p, {"path", "rate"})) continue;
+  auto read = [&](const Node& item, const std::string& p) -> std::optional<BlkioLimit> {
+    if (!check_mapping_strict(c, item, p, {"path", "rate"})) return std::nullopt;
     BlkioLimit l;
     if (const Node* v = item.find("path")) l.path = read_string(c, *v, path_join(p, "path")).value_or("");
     if (const Node* v = item.find("rate")) l.rate = read_rate(c, *v, path_join(p, "rate"), kind).value_or(0);
-    out.push_back(std::move(l));
-  }
-  return out;
+    return l;
+  };
+  return read_list<BlkioLimit>(c, n, path, read).value_or(std::vector<BlkioLimit>{});
 }
 
 Json limits_json(const std::vector<BlkioLimit>& limits) {

@@ -74,25 +74,18 @@ Json update_config_json(const UpdateConfig& u) {
 }
 
 std::vector<GenericResource> read_generic_resources(ConvertContext& c, const Node& n, const std::string& path) {
-  std::vector<GenericResource> out;
-  if (!n.is_sequence()) {
-    c.error(n, path, "must be a list, not a " + n.type_name());
-    return out;
-  }
-  for (size_t i = 0; i < n.items.size(); ++i) {
-    const Node& item = n.items[i];
-    std::string p = path_index(path, i);
+  auto read = [&](const Node& item, const std::string& p) -> std::optional<GenericResource> {
     if (!check_mapping(c, item, p, {"discrete_resource_spec"}) || !require_key(c, item, p, "discrete_resource_spec"))
-      continue;
+      return std::nullopt;
     const Node& spec = *item.find("discrete_resource_spec");
     std::string sp = path_join(p, "discrete_resource_spec");
-    if (!check_mapping(c, spec, sp, {"kind", "value"})) continue;
+    if (!check_mapping(c, spec, sp, {"kind", "value"})) return std::nullopt;
     GenericResource g;
     if (const Node* v = spec.find("kind")) g.kind = read_string(c, *v, path_join(sp, "kind")).value_or("");
     if (const Node* v = spec.find("value")) g.value = read_int(c, *v, path_join(sp, "value")).value_or(0);
-    out.push_back(std::move(g));
-  }
-  return out;
+    return g;
+  };
+  return read_list<GenericResource>(c, n, path, read).value_or(std::vector<GenericResource>{});
 }
 
 std::vector<DeviceRequest> read_devices(ConvertContext& c, const Node& n, const std::string& path,
@@ -176,20 +169,13 @@ Json restart_policy_json(const RestartPolicy& r) {
 }
 
 std::vector<std::string> read_preferences(ConvertContext& c, const Node& n, const std::string& path) {
-  std::vector<std::string> out;
-  if (!n.is_sequence()) {
-    c.error(n, path, "must be a list, not a " + n.type_name());
-    return out;
-  }
-  for (size_t i = 0; i < n.items.size(); ++i) {
-    const Node& item = n.items[i];
-    std::string p = path_index(path, i);
-    if (!check_mapping(c, item, p, {"spread"})) continue;
+  auto read = [&](const Node& item, const std::string& p) -> std::optional<std::string> {
+    if (!check_mapping(c, item, p, {"spread"})) return std::nullopt;
     std::string spread;
     if (const Node* v = item.find("spread")) spread = read_string(c, *v, path_join(p, "spread")).value_or("");
-    out.push_back(kSpreadPrefix + spread);
-  }
-  return out;
+    return kSpreadPrefix + spread;
+  };
+  return read_list<std::string>(c, n, path, read).value_or(std::vector<std::string>{});
 }
 
 std::optional<Placement> read_placement(ConvertContext& c, const Node& n, const std::string& path) {
