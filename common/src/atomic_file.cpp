@@ -33,7 +33,9 @@ std::string dir_of(const std::string& path) {
 
 }  // namespace
 
-Status write_file_atomic(const std::string& path, std::string_view content, unsigned mode) {
+Status write_file_atomic(const std::string& path, std::string_view content, unsigned mode,
+                         Durability durability) {
+  const bool durable = durability == Durability::kSync;
   std::string tmpl = path + ".tmp.XXXXXX";
   UniqueFd fd(::mkostemp(tmpl.data(), O_CLOEXEC));
   if (!fd) return errno_error("create temporary file for " + path);
@@ -43,9 +45,10 @@ Status write_file_atomic(const std::string& path, std::string_view content, unsi
   };
   if (::fchmod(fd.get(), mode) != 0) return fail(errno_error("chmod " + tmpl));
   if (auto st = write_all(fd.get(), content, tmpl); !st) return fail(std::move(st).error());
-  if (::fsync(fd.get()) != 0) return fail(errno_error("fsync " + tmpl));
+  if (durable && ::fsync(fd.get()) != 0) return fail(errno_error("fsync " + tmpl));
   fd.reset();
   if (::rename(tmpl.c_str(), path.c_str()) != 0) return fail(errno_error("rename to " + path));
+  if (!durable) return {};
   UniqueFd dir(::open(dir_of(path).c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
   if (dir) ::fsync(dir.get());  // durability of the rename; failure here loses nothing visible
   return {};

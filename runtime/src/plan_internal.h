@@ -1,0 +1,18 @@
+// Pieces of build_init_plan() that live in their own files.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "init_plan.h"
+
+namespace stack::runtime {
+
+// The spec's mounts as init steps: options parsed, bind sources checked, cgroup mounts expanded
+// into the per-hierarchy mounts of the host's layout.
+Result<std::vector<MountStep>> plan_mounts(const Spec& spec, const PlanContext& ctx);
+
+// Lexically normalised absolute path ("/a/./b/../c" → "/a/c"); never climbs above "/".
+std::string clean_path(const std::string& path);
+
+}  // namespace stack::runtime

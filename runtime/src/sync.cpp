@@ -1,0 +1,41 @@
+#include "sync.h"
+
+#include <sys/socket.h>
+
+#include <cstdlib>
+
+namespace stack::runtime {
+
+Status sync_send(int fd, SyncMsg type, const std::string& payload) {
+  std::string msg(1, static_cast<char>(type));
+  msg += payload;
+  for (;;) {
+    ssize_t n = ::send(fd, msg.data(), msg.size(), MSG_NOSIGNAL);
+    if (n >= 0) return {};
+    if (errno != EINTR) return errno_error("sync send");
+  }
+}
+
+Result<std::pair<SyncMsg, std::string>> sync_recv(int fd) {
+  std::string buf(64 * 1024, '\0');
+  for (;;) {
+    ssize_t n = ::recv(fd, buf.data(), buf.size(), 0);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) return errno_error("sync receive");
+    if (n == 0) return Error(EPIPE, "container init exited during setup");
+    buf.resize(static_cast<size_t>(n));
+    return std::make_pair(static_cast<SyncMsg>(buf[0]), buf.substr(1));
+  }
+}
+
+void sync_send_error(int fd, const Error& err) {
+  (void)sync_send(fd, SyncMsg::kError, std::to_string(err.code) + "\n" + err.to_string());
+}
+
+Error sync_error(const std::string& payload) {
+  auto nl = payload.find('\n');
+  if (nl == std::string::npos) return Error(EIO, payload);
+  return Error(std::atoi(payload.substr(0, nl).c_str()), payload.substr(nl + 1));
+}
+
+}  // namespace stack::runtime

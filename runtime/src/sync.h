@@ -1,0 +1,20 @@
+// Messages between the runtime (parent) and the container's init (child) over a SOCK_SEQPACKET
+// socketpair: one byte of type, then an optional payload. Errors carry errno and a message.
+#pragma once
+
+#include <string>
+#include <utility>
+
+#include "init_plan.h"
+
+namespace stack::runtime {
+
+Status sync_send(int fd, SyncMsg type, const std::string& payload = "");
+// Receives one message; EOF (the peer exited) is an error with code EPIPE.
+Result<std::pair<SyncMsg, std::string>> sync_recv(int fd);
+// Child side: reports err as a kError message ("<errno>\n<text>").
+void sync_send_error(int fd, const Error& err);
+// Parent side: turns a kError payload back into an Error.
+Error sync_error(const std::string& payload);
+
+}  // namespace stack::runtime
