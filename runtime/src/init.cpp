@@ -3,6 +3,7 @@
 // unit tests; the steps that need a parent (sync, start) are skipped when io has no fds.
 #include <fcntl.h>
 #include <linux/close_range.h>
+#include <sched.h>
 #include <sys/prctl.h>
 #include <unistd.h>
 
@@ -46,8 +47,17 @@ Status become_ns_root(const InitPlan& plan, Syscalls& sys) {
 
 Status run_init_steps(const InitPlan& plan, Syscalls& sys, InitIo& io) {
   sys.umask(0);  // device nodes and mount points get exactly the modes asked for
-  STACK_TRY_VOID(wait_for_parent(io));  // in the container's cgroup, id maps written
+  STACK_TRY_VOID(wait_for_parent(io));  // id maps written
   STACK_TRY_VOID(become_ns_root(plan, sys));
+  // Moving a process into a v1 cgroup can wait for an RCU grace period (milliseconds), so the
+  // parent does it while the init sets up mounts; the init waits for it only where it matters:
+  // before creating its cgroup namespace (whose root is the cgroup it is in), else before it
+  // reports ready, so the user process always starts inside the container's limits.
+  bool placed = false;
+  if (plan.clone_flags & CLONE_NEWCGROUP) {
+    STACK_TRY_VOID(wait_for_parent(io));
+    placed = true;
+  }
   STACK_TRY_VOID(enter_namespaces(plan, sys));
   UniqueFd root_fd;
   STACK_TRY_VOID(prepare_rootfs(plan, sys, root_fd));
@@ -56,6 +66,8 @@ Status run_init_steps(const InitPlan& plan, Syscalls& sys, InitIo& io) {
   if (plan.hooks_sync) {
     // prestart and createRuntime hooks run in the parent now, createContainer hooks here, all
     // before pivot_root as the runtime spec orders them.
+    if (!placed) STACK_TRY_VOID(wait_for_parent(io));
+    placed = true;
     if (io.sync_fd >= 0) {
       STACK_TRY_VOID(sync_send(io.sync_fd, SyncMsg::kCreateHooks));
       STACK_TRY_VOID(wait_for_parent(io));
@@ -78,6 +90,7 @@ Status run_init_steps(const InitPlan& plan, Syscalls& sys, InitIo& io) {
   STACK_TRY_VOID(with_context(sys.close_range(3 + static_cast<unsigned>(plan.preserve_fds), ~0U, CLOSE_RANGE_CLOEXEC),
                               "closing inherited fds"));
   STACK_TRY(io.exec_path, find_executable(plan, sys));
+  if (!placed) STACK_TRY_VOID(wait_for_parent(io));
   if (io.sync_fd >= 0) STACK_TRY_VOID(sync_send(io.sync_fd, SyncMsg::kReady));
   STACK_TRY_VOID(wait_for_start(io));
   STACK_TRY_VOID(run_hooks(plan.start_container_hooks, io.state_json, "startContainer"));

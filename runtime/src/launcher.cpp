@@ -253,11 +253,13 @@ Result<Launched> launch_container(const std::string& root, Syscalls& sys, const 
   console.reset();
   if (!foreground) start_read.reset();
 
-  if (!cgroup_fd) STACK_TRY_VOID(job.cgroup->add_process(pid));
   if (plan.needs_id_maps) {
     STACK_TRY_VOID(write_id_map(pid, "uid_map", spec.linux.uid_mappings));
     STACK_TRY_VOID(write_id_map(pid, "gid_map", spec.linux.gid_mappings));
   }
+  STACK_TRY_VOID(sync_send(parent_sock.get(), SyncMsg::kContinue));
+  // The init sets up its mounts meanwhile and waits for this second message (init.cpp).
+  if (!cgroup_fd) STACK_TRY_VOID(job.cgroup->add_process(pid));
   STACK_TRY_VOID(sync_send(parent_sock.get(), SyncMsg::kContinue));
   for (;;) {
     auto msg = sync_recv(parent_sock.get());
