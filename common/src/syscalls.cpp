@@ -8,6 +8,7 @@
 #include <linux/openat2.h>
 #include <linux/seccomp.h>
 #include <grp.h>
+#include <sys/personality.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/statvfs.h>
@@ -115,6 +116,9 @@ Status RealSyscalls::setgroups(const std::vector<gid_t>& groups) {
 }
 Status RealSyscalls::setdomainname(const std::string& name) {
   return check(::setdomainname(name.data(), name.size()), "setdomainname");
+}
+Status RealSyscalls::personality(unsigned long persona) {
+  return ::personality(persona) < 0 ? errno_error("personality") : Status{};
 }
 Status RealSyscalls::setrlimit(int resource, uint64_t soft, uint64_t hard) {
   struct rlimit64 lim {soft, hard};
@@ -263,6 +267,9 @@ Status RecordingSyscalls::setgroups(const std::vector<gid_t>& groups) {
   return record("setgroups([" + list + "])");
 }
 Status RecordingSyscalls::setdomainname(const std::string& name) { return record("setdomainname(" + name + ")"); }
+Status RecordingSyscalls::personality(unsigned long persona) {
+  return record("personality(" + hex(persona) + ")");
+}
 Status RecordingSyscalls::setrlimit(int resource, uint64_t soft, uint64_t hard) {
   return record("setrlimit(" + std::to_string(resource) + ", " + std::to_string(soft) + ", " +
                 std::to_string(hard) + ")");

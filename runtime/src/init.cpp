@@ -48,6 +48,7 @@ Status become_ns_root(const InitPlan& plan, Syscalls& sys) {
 Status run_init_steps(const InitPlan& plan, Syscalls& sys, InitIo& io) {
   sys.umask(0);  // device nodes and mount points get exactly the modes asked for
   STACK_TRY_VOID(wait_for_parent(io));  // id maps written
+  STACK_TRY_VOID(create_time_namespace(plan, sys));
   STACK_TRY_VOID(become_ns_root(plan, sys));
   // Moving a process into a v1 cgroup can wait for an RCU grace period (milliseconds), so the
   // parent does it while the init sets up mounts; the init waits for it only where it matters:

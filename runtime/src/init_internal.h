@@ -32,6 +32,7 @@ Status enter_rootfs(const InitPlan& plan, Syscalls& sys, int root_fd);
 Status protect_paths(const InitPlan& plan, Syscalls& sys);
 
 // Process steps (init_process.cpp).
+Status create_time_namespace(const InitPlan& plan, Syscalls& sys);
 Status enter_namespaces(const InitPlan& plan, Syscalls& sys);
 Status set_identity(const InitPlan& plan, Syscalls& sys);  // hostname, domainname, sysctl
 Status set_limits(const InitPlan& plan, Syscalls& sys);    // rlimits, oom_score_adj

@@ -68,6 +68,7 @@ struct InitPlan {
   // Identity and environment of the container.
   std::optional<std::string> hostname, domainname;
   std::vector<std::pair<std::string, std::string>> sysctl;
+  std::optional<unsigned long> personality;  // PER_LINUX / PER_LINUX32
 
   // The process.
   std::vector<Rlimit> rlimits;

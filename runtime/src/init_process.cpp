@@ -23,6 +23,12 @@ Status enter_namespaces(const InitPlan& plan, Syscalls& sys) {
   // container's cgroup, so that the namespace's root is that cgroup (runc does the same).
   if (plan.clone_flags & CLONE_NEWCGROUP)
     STACK_TRY_VOID(with_context(sys.unshare(CLONE_NEWCGROUP), "creating cgroup namespace"));
+  return {};
+}
+
+// Before becoming root of a new user namespace: the setresuid there clears the dumpable flag,
+// which makes /proc/self/timens_offsets unwritable to the process itself.
+Status create_time_namespace(const InitPlan& plan, Syscalls& sys) {
   if (plan.clone_flags & CLONE_NEWTIME) {
     STACK_TRY_VOID(with_context(sys.unshare(CLONE_NEWTIME), "creating time namespace"));
     if (!plan.time_offsets.empty()) {
@@ -39,6 +45,7 @@ Status enter_namespaces(const InitPlan& plan, Syscalls& sys) {
 Status set_identity(const InitPlan& plan, Syscalls& sys) {
   if (plan.hostname) STACK_TRY_VOID(with_context(sys.sethostname(*plan.hostname), "setting hostname"));
   if (plan.domainname) STACK_TRY_VOID(with_context(sys.setdomainname(*plan.domainname), "setting domainname"));
+  if (plan.personality) STACK_TRY_VOID(with_context(sys.personality(*plan.personality), "linux.personality"));
   for (const auto& [key, value] : plan.sysctl) {
     std::string path = "/proc/sys/" + key;
     std::replace(path.begin() + 10, path.end(), '.', '/');

@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <sched.h>
 #include <sys/mount.h>
+#include <sys/personality.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
 
@@ -163,6 +164,9 @@ Result<InitPlan> build_init_plan(const Spec& spec, PlanContext ctx) {
     STACK_TRY_VOID(check_sysctl(spec, key));
     plan.sysctl.emplace_back(key, value);
   }
+
+  if (spec.linux.personality_domain)
+    plan.personality = *spec.linux.personality_domain == "LINUX32" ? PER_LINUX32 : PER_LINUX;
 
   const Process& p = *spec.process;
   plan.rlimits = p.rlimits;

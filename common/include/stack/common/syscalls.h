@@ -50,6 +50,7 @@ class Syscalls {
   virtual Status close_range(unsigned first, unsigned last, unsigned flags) = 0;
   virtual Status setgroups(const std::vector<gid_t>& groups) = 0;
   virtual Status setdomainname(const std::string& name) = 0;
+  virtual Status personality(unsigned long persona) = 0;
   virtual Status setrlimit(int resource, uint64_t soft, uint64_t hard) = 0;
   virtual mode_t umask(mode_t mask) = 0;
   // Writes all of data to fd.
@@ -93,6 +94,7 @@ class RealSyscalls final : public Syscalls {
   Status close_range(unsigned first, unsigned last, unsigned flags) override;
   Status setgroups(const std::vector<gid_t>& groups) override;
   Status setdomainname(const std::string& name) override;
+  Status personality(unsigned long persona) override;
   Status setrlimit(int resource, uint64_t soft, uint64_t hard) override;
   mode_t umask(mode_t mask) override;
   Status write(int fd, const std::string& data) override;
@@ -140,6 +142,7 @@ class RecordingSyscalls final : public Syscalls {
   Status close_range(unsigned first, unsigned last, unsigned flags) override;
   Status setgroups(const std::vector<gid_t>& groups) override;
   Status setdomainname(const std::string& name) override;
+  Status personality(unsigned long persona) override;
   Status setrlimit(int resource, uint64_t soft, uint64_t hard) override;
   mode_t umask(mode_t mask) override;
   Status write(int fd, const std::string& data) override;
