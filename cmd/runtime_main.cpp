@@ -125,8 +125,7 @@ int main(int argc, char** argv) {
     return pid.ok() ? 0 : cli::runtime_fail(g, pid.error());
   }
   if (c_run->parsed()) {
-    auto code = rt.run(create, detach);
-    (void)keep;
+    auto code = rt.run(create, detach, keep);
     return code.ok() ? *code : cli::runtime_fail(g, code.error());
   }
   if (c_start->parsed()) return done(rt.start(id));

@@ -102,7 +102,7 @@ Status Runtime::start(const std::string& id) {
   return {};
 }
 
-Result<int> Runtime::run(const CreateOptions& options, bool detach) {
+Result<int> Runtime::run(const CreateOptions& options, bool detach, bool keep) {
   if (detach) {
     STACK_TRY(pid_t pid, create(options));
     (void)pid;
@@ -144,7 +144,8 @@ Result<int> Runtime::run(const CreateOptions& options, bool detach) {
     if (done == launched.pid) break;
     while (::waitpid(-1, nullptr, WNOHANG) > 0) {}  // other children (hooks) are not ours to keep
   }
-  if (auto st = remove(options.id, true); !st.ok()) log::warn(st.error().to_string());
+  if (!keep)
+    if (auto st = remove(options.id, true); !st.ok()) log::warn(st.error().to_string());
   if (WIFSIGNALED(status)) return 128 + WTERMSIG(status);
   return WEXITSTATUS(status);
 }

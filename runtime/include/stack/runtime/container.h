@@ -66,9 +66,9 @@ class Runtime {
   Status start(const std::string& id);
 
   // create + start + wait: returns the container's exit status (128+signal when killed), then
-  // deletes the container. Signals sent to the caller are forwarded to the container. With
-  // detach, returns 0 once started.
-  Result<int> run(const CreateOptions& options, bool detach);
+  // deletes the container unless keep. Signals sent to the caller are forwarded to the
+  // container. With detach, returns 0 once started.
+  Result<int> run(const CreateOptions& options, bool detach, bool keep = false);
 
   Result<ContainerState> state(const std::string& id);
   Result<std::vector<ContainerState>> list();
