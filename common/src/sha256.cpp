@@ -1,19 +1,22 @@
 #include "stack/common/sha256.h"
 
-#include <openssl/evp.h>
+// OpenSSL 3 marks the one-shot SHA256() deprecated in favour of EVP, but EVP's first digest
+// loads openssl.cnf and initialises providers: 1.2 ms and 2.4 MB of RSS per stack-runtime start
+// (measured, docs/benchmarks.md). SHA256() runs the same assembly (SHA-NI where present) directly.
+#define OPENSSL_SUPPRESS_DEPRECATED
+#include <openssl/sha.h>
 
 namespace stack {
 
 std::string sha256_hex(std::string_view data) {
-  unsigned char md[EVP_MAX_MD_SIZE];
-  unsigned int len = 0;
-  EVP_Digest(data.data(), data.size(), md, &len, EVP_sha256(), nullptr);
+  unsigned char md[SHA256_DIGEST_LENGTH];
+  SHA256(reinterpret_cast<const unsigned char*>(data.data()), data.size(), md);
   static const char* kHex = "0123456789abcdef";
   std::string out;
-  out.reserve(len * 2);
-  for (unsigned i = 0; i < len; ++i) {
-    out.push_back(kHex[md[i] >> 4]);
-    out.push_back(kHex[md[i] & 15]);
+  out.reserve(2 * SHA256_DIGEST_LENGTH);
+  for (unsigned char byte : md) {
+    out.push_back(kHex[byte >> 4]);
+    out.push_back(kHex[byte & 15]);
   }
   return out;
 }

@@ -263,7 +263,10 @@ Status RecordingSyscalls::close_range(unsigned first, unsigned last, unsigned fl
 }
 Status RecordingSyscalls::setgroups(const std::vector<gid_t>& groups) {
   std::string list;
-  for (gid_t g : groups) list += (list.empty() ? "" : ",") + std::to_string(g);
+  for (gid_t g : groups) {
+    if (!list.empty()) list.push_back(',');
+    list.append(std::to_string(g));
+  }
   return record("setgroups([" + list + "])");
 }
 Status RecordingSyscalls::setdomainname(const std::string& name) { return record("setdomainname(" + name + ")"); }

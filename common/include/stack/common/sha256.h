@@ -1,4 +1,4 @@
-// SHA-256 through OpenSSL's EVP interface.
+// SHA-256 through OpenSSL (its one-shot SHA256(), see sha256.cpp for why not EVP).
 #pragma once
 
 #include <string>
