@@ -11,7 +11,7 @@ packages=(
   libboost-dev libboost-filesystem-dev catch2 libarchive-dev libmnl-dev libnftables-dev libssl-dev
   # test-time tools: the real components tests talk to
   busybox-static iproute2 nftables docker-registry openssh-server openssh-client
-  user-mode-linux runc
+  user-mode-linux runc jq
 )
 
 missing=()
