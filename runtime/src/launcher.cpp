@@ -183,8 +183,15 @@ Result<Launched> launch_container(const std::string& root, Syscalls& sys, const 
   auto plan_or = build_init_plan(spec, std::move(ctx));
   if (!plan_or.ok()) return std::move(plan_or).error().wrap(bundle + "/config.json");
   InitPlan plan = std::move(*plan_or);
+  // Socket activation (sd_listen_fds(3)): fds 3.. passed to the runtime go on to the container,
+  // ahead of --preserve-fds, and the process is told about them as runc does.
+  if (const char* listen = std::getenv("LISTEN_FDS"); listen && std::atoi(listen) > 0) {
+    plan.preserve_fds += std::atoi(listen);
+    plan.env.push_back(std::string("LISTEN_FDS=") + listen);
+    plan.env.push_back("LISTEN_PID=1");
+  }
 
-  const int min_fd = 3 + o.preserve_fds;
+  const int min_fd = 3 + plan.preserve_fds;
   UniqueFd start_read, start_write;
   if (foreground) {
     int p[2];
