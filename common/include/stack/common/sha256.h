@@ -1,4 +1,4 @@
-// SHA-256 through OpenSSL (its one-shot SHA256(), see sha256.cpp for why not EVP).
+// SHA-256 through OpenSSL (its low-level SHA256_* functions; sha256.cpp says why not EVP).
 #pragma once
 
 #include <string>
