@@ -189,7 +189,15 @@ Status Runtime::kill(const std::string& id, int sig, bool all) {
 
 Status Runtime::remove(const std::string& id, bool force) {
   STACK_TRY(UniqueFd lock, lock_container(root_, id));
-  STACK_TRY(StoredState state, load_state(root_, id));
+  auto loaded = load_state(root_, id);
+  if (!loaded.ok() && loaded.error().code == ENOENT && force) {
+    // A create killed before it wrote state.json (its own rollback never ran): nothing but the
+    // directory is known, so that is what goes.
+    std::error_code ec;
+    std::filesystem::remove_all(container_dir(root_, id), ec);
+    return {};
+  }
+  STACK_TRY(StoredState state, std::move(loaded));
   ContainerStatus status = derive_status(root_, state);
   if (!force && (status == ContainerStatus::kRunning || status == ContainerStatus::kPaused))
     return Error(EBUSY, "cannot delete container \"" + id + "\" that is not stopped: " + status_name(status));
