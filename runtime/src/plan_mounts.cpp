@@ -1,5 +1,5 @@
 // The spec's mounts → MountSteps. cgroup mounts depend on the host's layout: one cgroup2 mount on
-// v2; on v1 and hybrid hosts a tmpfs with one mount per hierarchy, as runc lays it out. Without a
+// v2; on v1 and hybrid hosts a tmpfs with one mount per v1 hierarchy, as runc lays it out. Without a
 // cgroup namespace the container's own cgroup directories are bind-mounted instead, so the
 // container never sees its siblings.
 #include <sys/mount.h>
@@ -100,9 +100,9 @@ Status plan_cgroup_mount(const PlanContext& ctx, bool cgroupns, MountStep base,
   tmpfs.flags = (base.flags & ~MS_RDONLY) | MS_NOSUID | MS_NODEV | MS_NOEXEC;
   tmpfs.propagation.clear();
   out.push_back(tmpfs);
+  // On hybrid hosts the cgroup2 mount is left out, as runc does: the container sees its v1
+  // hierarchies only (the unified one holds no controller a container could use there).
   add_v1_hierarchies(ctx, base, cgroupns, out);
-  if (host.layout == CgroupLayout::kHybrid)
-    if (auto m = unified_step(base.destination + "/" + base_name(host.unified))) out.push_back(*m);
   if (base.flags & MS_RDONLY) {
     MountStep remount = tmpfs;
     remount.flags = MS_REMOUNT | MS_RDONLY | (tmpfs.flags & ~MS_RDONLY);
