@@ -100,8 +100,9 @@ int run_spec(const RuntimeGlobals& g, const SpecOptions& o) {
   return written.ok() ? 0 : runtime_fail(g, written.error());
 }
 
-Result<Process> exec_process(const ExecCliOptions& o) {
-  Process p;
+// Without --process, the container's own process is the starting point, as in runc: its
+// environment, user, cwd, capabilities, rlimits and no_new_privileges, with the flags on top.
+Result<Process> exec_process(Runtime& rt, const ExecCliOptions& o) {
   if (!o.process_file.empty()) {
     STACK_TRY(std::string text, read_file(o.process_file));
     auto parsed = parse_process(text);
@@ -109,35 +110,33 @@ Result<Process> exec_process(const ExecCliOptions& o) {
     return std::move(*parsed);
   }
   if (o.command.empty()) return Error(EINVAL, "exec: a command (or --process) is required");
+  STACK_TRY(Spec spec, rt.config(o.id));
+  Process p = spec.process.value_or(Process{});
   p.args = o.command;
   p.terminal = o.tty;
-  p.env = {"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"};
-  if (o.tty) p.env.push_back("TERM=xterm");
+  p.console_size.reset();
   for (const auto& e : o.env) p.env.push_back(e);
   if (!o.cwd.empty()) p.cwd = o.cwd;
   if (!o.user.empty()) {
     auto colon = o.user.find(':');
     p.user.uid = static_cast<uid_t>(std::stoul(o.user.substr(0, colon)));
-    if (colon != std::string::npos) p.user.gid = static_cast<gid_t>(std::stoul(o.user.substr(colon + 1)));
+    p.user.gid = colon == std::string::npos ? 0 : static_cast<gid_t>(std::stoul(o.user.substr(colon + 1)));
   }
   for (unsigned gid : o.additional_gids) p.user.additional_gids.push_back(gid);
   if (!o.caps.empty()) {
-    Capabilities caps;
-    for (const auto& c : o.caps) {
-      caps.bounding.push_back(c);
-      caps.effective.push_back(c);
-      caps.permitted.push_back(c);
-    }
-    p.capabilities = caps;
+    if (!p.capabilities) p.capabilities.emplace();
+    for (const auto& c : o.caps)
+      for (auto* set : {&p.capabilities->bounding, &p.capabilities->effective, &p.capabilities->permitted})
+        set->push_back(c);
   }
-  p.no_new_privileges = o.no_new_privs;
+  if (o.no_new_privs) p.no_new_privileges = true;
   return p;
 }
 
 int run_exec(const RuntimeGlobals& g, Runtime& rt, const ExecCliOptions& o) {
   Result<Process> process = Error(EINVAL, "");
   try {
-    process = exec_process(o);
+    process = exec_process(rt, o);
   } catch (const std::exception&) {
     return runtime_fail(g, Error(EINVAL, "exec: --user must be UID[:GID]"));
   }

@@ -86,11 +86,11 @@ int main(int argc, char** argv) {
   CLI::App* c_exec = app.add_subcommand("exec", "Run a process in a running container");
   c_exec->add_option("-p,--process", exec.process_file, "process.json describing the process");
   c_exec->add_flag("-t,--tty", exec.tty, "Allocate a pty");
-  c_exec->add_option("-e,--env", exec.env, "Set an environment variable");
+  c_exec->add_option("-e,--env", exec.env, "Set an environment variable")->allow_extra_args(false);
   c_exec->add_option("--cwd", exec.cwd, "Working directory");
   c_exec->add_option("-u,--user", exec.user, "UID[:GID]");
-  c_exec->add_option("-g,--additional-gids", exec.additional_gids, "Additional group ids");
-  c_exec->add_option("-c,--cap", exec.caps, "Add a capability");
+  c_exec->add_option("-g,--additional-gids", exec.additional_gids, "Additional group ids")->allow_extra_args(false);
+  c_exec->add_option("-c,--cap", exec.caps, "Add a capability")->allow_extra_args(false);
   c_exec->add_flag("--no-new-privs", exec.no_new_privs, "Set no_new_privileges");
   c_exec->add_flag("-d,--detach", exec.options.detach, "Do not wait for the process");
   c_exec->add_option("--pid-file", exec.options.pid_file, "Write the process's pid to this file");

@@ -11,7 +11,11 @@ packages=(
   libboost-dev libboost-filesystem-dev catch2 libarchive-dev libmnl-dev libnftables-dev libssl-dev
   # test-time tools: the real components tests talk to
   busybox-static iproute2 nftables docker-registry openssh-server openssh-client
-  user-mode-linux runc jq
+  runc jq
+  # tests/vm: Debian's kernel under qemu (TCG); tiny-initramfs satisfies the kernel package's
+  # initramfs dependency without initramfs-tools, whose udev would upgrade systemd here. The
+  # tests make their own initramfs, with python3.
+  qemu-system-x86 linux-image-amd64 tiny-initramfs python3
 )
 
 missing=()

@@ -155,6 +155,11 @@ Result<ContainerState> Runtime::state(const std::string& id) {
   return public_state(state, derive_status(root_, state));
 }
 
+Result<Spec> Runtime::config(const std::string& id) {
+  STACK_TRY(StoredState state, load_state(root_, id));
+  return stored_spec(root_, state);
+}
+
 Result<std::vector<ContainerState>> Runtime::list() {
   std::vector<ContainerState> out;
   DIR* dir = ::opendir(root_.c_str());

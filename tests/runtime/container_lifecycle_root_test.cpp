@@ -85,6 +85,12 @@ TEST_CASE("container lifecycle: create, start, exec, ps, pause, resume, kill, de
   CHECK(exec_host == "stack-test");
   CHECK(fx.run_runtime({"exec", "--user", "1000:1000", fx.id(), "probe", "ids"}).out == "uid=1000 gid=1000 groups=\n");
   CHECK(fx.run_runtime({"exec", fx.id(), "sh", "-c", "exit 3"}).status == 3);
+  // exec starts from the container's process (as runc): its capabilities, not the runtime's
+  // full set; --cap adds one, --env adds to the container's environment.
+  CHECK(fx.run_runtime({"exec", fx.id(), "probe", "caps"}).out.find("CapEff:\t0000000020000420\n") != std::string::npos);
+  CHECK(fx.run_runtime({"exec", "-c", "CAP_SYS_ADMIN", fx.id(), "probe", "caps"}).out.find("CapEff:\t0000000020200420\n") !=
+        std::string::npos);
+  CHECK(fx.run_runtime({"exec", "-e", "A=1", "-e", "B=2", fx.id(), "sh", "-c", "echo $A$B${PATH:+ok}"}).out == "12ok\n");
 
   REQUIRE(fx.run_runtime({"exec", "--detach", fx.id(), "sleep", "300"}).status == 0);
   auto pids = ps_pids(fx);

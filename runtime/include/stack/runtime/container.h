@@ -71,6 +71,9 @@ class Runtime {
   Result<int> run(const CreateOptions& options, bool detach, bool keep = false);
 
   Result<ContainerState> state(const std::string& id);
+
+  // The config the container was created with (exec starts from its process, as runc's does).
+  Result<Spec> config(const std::string& id);
   Result<std::vector<ContainerState>> list();
 
   // Sends sig to the init, or with all to every process in the container's cgroup.
