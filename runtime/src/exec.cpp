@@ -28,8 +28,9 @@ namespace {
 constexpr int kAllNamespaces = CLONE_NEWUSER | CLONE_NEWNS | CLONE_NEWNET | CLONE_NEWIPC |
                                CLONE_NEWUTS | CLONE_NEWPID | CLONE_NEWCGROUP | CLONE_NEWTIME;
 
-// The namespaces of the init that differ from ours: setns(pidfd) fails for namespaces that the
-// container shares with the host only when asked for the user namespace, so compare inodes.
+// The namespaces of the init that differ from ours. Only those are joined: setns(2) refuses to
+// "join" the user namespace the caller is already in (EINVAL), and joining the others again
+// would be a no-op at best.
 int namespaces_to_join(pid_t pid) {
   static const std::pair<const char*, int> kFiles[] = {
       {"user", CLONE_NEWUSER}, {"mnt", CLONE_NEWNS},     {"net", CLONE_NEWNET},

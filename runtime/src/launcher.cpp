@@ -140,7 +140,7 @@ Result<Launched> launch_container(const std::string& root, Syscalls& sys, const 
   struct stat root_st {};
   if (::stat(spec.root.path.c_str(), &root_st) != 0 || !S_ISDIR(root_st.st_mode))
     return errno_error(bundle + "/config.json: root.path: " + spec.root.path, errno ? errno : ENOTDIR);
-  if (spec.process->terminal && o.console_socket.empty())
+  if (spec.process->terminal && o.console_socket.empty() && o.console_fd < 0)
     return Error(EINVAL, "process.terminal is true: --console-socket is required");
 
   PlanContext ctx;
@@ -212,7 +212,12 @@ Result<Launched> launch_container(const std::string& root, Syscalls& sys, const 
   STACK_TRY(UniqueFd child_sock, lift_fd(UniqueFd(sp[1]), min_fd));
   UniqueFd console;
   if (plan.terminal) {
-    STACK_TRY(int fd, connect_console(o.console_socket));
+    int fd = o.console_fd >= 0 ? ::fcntl(o.console_fd, F_DUPFD_CLOEXEC, min_fd) : -1;
+    if (o.console_fd < 0) {
+      STACK_TRY(fd, connect_console(o.console_socket));
+    } else if (fd < 0) {
+      return errno_error("console socket");
+    }
     STACK_TRY(console, lift_fd(UniqueFd(fd), min_fd));
   }
 

@@ -3,6 +3,7 @@
 #include <dirent.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <sys/socket.h>
 #include <signal.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -14,6 +15,7 @@
 #include <thread>
 
 #include "hooks.h"
+#include "foreground.h"
 #include "launcher_internal.h"
 #include "stack/common/atomic_file.h"
 #include "stack/common/log.h"
@@ -120,7 +122,20 @@ Result<int> Runtime::run(const CreateOptions& options, bool detach, bool keep) {
     ~MaskGuard() { ::sigprocmask(SIG_SETMASK, &mask, nullptr); }
   } guard{old_mask};
 
-  STACK_TRY(Launched launched, launch_container(root_, sys_, options, true, &old_mask));
+  // Without a console socket, a terminal is proxied here: the init sends the pty master to
+  // this socketpair, and the loop below copies between it and our stdio.
+  CreateOptions launch = options;
+  UniqueFd console_ours, console_theirs;
+  if (options.console_socket.empty() && options.console_fd < 0) {
+    int pair[2];
+    if (::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, pair) != 0) return errno_error("socketpair");
+    console_ours.reset(pair[0]);
+    console_theirs.reset(pair[1]);
+    launch.console_fd = console_theirs.get();
+  }
+  STACK_TRY(Launched launched, launch_container(root_, sys_, launch, true, &old_mask));
+  console_theirs.reset();
+  UniqueFd master = console_ours ? receive_fd(console_ours.get()) : UniqueFd();
   if (::write(launched.start_write.get(), "0", 1) != 1) {
     (void)remove(options.id, true);
     return errno_error("starting container \"" + options.id + "\"");
@@ -132,18 +147,7 @@ Result<int> Runtime::run(const CreateOptions& options, bool detach, bool keep) {
           !st.ok())
         log::warn(st.error().to_string());
   }
-  int status = 0;
-  for (;;) {
-    siginfo_t info {};
-    if (::sigwaitinfo(&forward, &info) < 0) continue;
-    if (info.si_signo != SIGCHLD) {
-      ::kill(launched.pid, info.si_signo);
-      continue;
-    }
-    pid_t done = ::waitpid(launched.pid, &status, WNOHANG);
-    if (done == launched.pid) break;
-    while (::waitpid(-1, nullptr, WNOHANG) > 0) {}  // other children (hooks) are not ours to keep
-  }
+  STACK_TRY(int status, wait_foreground(launched.pid, forward, master.get()));
   if (!keep)
     if (auto st = remove(options.id, true); !st.ok()) log::warn(st.error().to_string());
   if (WIFSIGNALED(status)) return 128 + WTERMSIG(status);

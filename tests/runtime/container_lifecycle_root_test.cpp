@@ -191,6 +191,17 @@ TEST_CASE("container lifecycle: a hook past its timeout fails create and leaves 
   fx.check_no_leaks();
 }
 
+TEST_CASE("container lifecycle: run proxies a terminal without a console socket", "[runtime][container][root][console]") {
+  RuntimeFixture fx;
+  fx.config()["process"]["terminal"] = true;
+  fx.set_script("tty; echo out; exit 3");
+  auto r = fx.run_container();
+  CHECK(r.status == 3);
+  // Written by the container to the pty (hence \r\n), copied to run's stdout.
+  CHECK(r.out == "/dev/pts/0\r\nout\r\n");
+  fx.check_no_leaks();
+}
+
 TEST_CASE("container lifecycle: the console socket receives the pty master", "[runtime][container][root][console]") {
   RuntimeFixture fx;
   const std::string sock_path = fx.dir() + "/console.sock";

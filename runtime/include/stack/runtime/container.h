@@ -42,6 +42,7 @@ struct CreateOptions {
   std::string bundle;  // directory holding config.json; made absolute
   std::string pid_file;
   std::string console_socket;  // AF_UNIX path that receives the pty master when terminal
+  int console_fd = -1;         // or an already connected AF_UNIX socket for it (not owned)
   bool no_pivot = false;
   int preserve_fds = 0;  // fds 3 .. 3+n-1 are passed to the container process
 };
@@ -67,7 +68,9 @@ class Runtime {
 
   // create + start + wait: returns the container's exit status (128+signal when killed), then
   // deletes the container unless keep. Signals sent to the caller are forwarded to the
-  // container. With detach, returns 0 once started.
+  // container. A terminal without --console-socket is proxied to the caller's stdin/stdout
+  // (raw mode and window size when they are a tty), as runc does. With detach, returns 0 once
+  // started.
   Result<int> run(const CreateOptions& options, bool detach, bool keep = false);
 
   Result<ContainerState> state(const std::string& id);
