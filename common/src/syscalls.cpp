@@ -105,6 +105,13 @@ Status RealSyscalls::symlinkat(const std::string& target, int dirfd, const std::
   return check(::symlinkat(target.c_str(), dirfd, name.c_str()), "symlink " + name);
 }
 Status RealSyscalls::fchdir(int fd) { return check(::fchdir(fd), "fchdir"); }
+Status RealSyscalls::mount_setattr(int dirfd, const std::string& path, unsigned flags, uint64_t attr_set,
+                                   uint64_t attr_clr) {
+  struct mount_attr attr {};
+  attr.attr_set = attr_set;
+  attr.attr_clr = attr_clr;
+  return check(::mount_setattr(dirfd, path.c_str(), flags, &attr, sizeof attr), "mount_setattr");
+}
 Status RealSyscalls::fchownat(int dirfd, const std::string& name, uid_t uid, gid_t gid) {
   return check(::fchownat(dirfd, name.c_str(), uid, gid, AT_SYMLINK_NOFOLLOW), "chown " + name);
 }
@@ -255,6 +262,11 @@ Status RecordingSyscalls::symlinkat(const std::string& target, int dirfd, const 
   return record("symlinkat(" + target + ", " + fd_name(dirfd) + ", " + name + ")");
 }
 Status RecordingSyscalls::fchdir(int fd) { return record("fchdir(" + fd_name(fd) + ")"); }
+Status RecordingSyscalls::mount_setattr(int dirfd, const std::string& path, unsigned flags, uint64_t attr_set,
+                                        uint64_t attr_clr) {
+  return record("mount_setattr(" + fd_name(dirfd) + ", " + path + ", " + hex(flags) + ", " + hex(attr_set) + ", " +
+                hex(attr_clr) + ")");
+}
 Status RecordingSyscalls::fchownat(int dirfd, const std::string& name, uid_t uid, gid_t gid) {
   return record("fchownat(" + fd_name(dirfd) + ", " + name + ", " + std::to_string(uid) + ", " + std::to_string(gid) + ")");
 }

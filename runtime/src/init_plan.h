@@ -26,6 +26,7 @@ struct MountStep {
   unsigned long flags = 0;  // without MS_REMOUNT; MS_BIND[|MS_REC] for binds
   std::string data;
   std::vector<unsigned long> propagation;
+  uint64_t attr_set = 0, attr_clr = 0;  // recursive attributes, mount_setattr(AT_RECURSIVE)
   bool file_target = false;  // bind of a non-directory: the target is created as a file
   std::string symlink_target;  // not a mount: create destination as a symlink to this
   std::string spec_path;       // "mounts[3]" for errors

@@ -121,6 +121,9 @@ Status mount_one(const MountStep& m, Syscalls& sys, int root_fd) {
   }
   for (unsigned long p : m.propagation)
     STACK_TRY_VOID(with_context(sys.mount("", fd_path(mounted), "", p, ""), what + ": propagation"));
+  if (m.attr_set || m.attr_clr)
+    STACK_TRY_VOID(with_context(sys.mount_setattr(mounted.get(), "", AT_EMPTY_PATH | AT_RECURSIVE, m.attr_set, m.attr_clr),
+                                what + ": recursive attributes"));
   return {};
 }
 

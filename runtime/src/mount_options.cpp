@@ -45,13 +45,35 @@ constexpr PropagationOption kPropagation[] = {
     {"unbindable", MS_UNBINDABLE},    {"runbindable", MS_UNBINDABLE | MS_REC},
 };
 
-// Recursive mount attributes (mount_setattr(2) with AT_RECURSIVE) and idmapped mounts: runc
-// 1.1+ knows them; stack-runtime reports them as unsupported rather than ignoring them.
-constexpr const char* kUnsupported[] = {
-    "rro", "rrw", "rnosuid", "rsuid", "rnodev", "rdev", "rnoexec", "rexec",
-    "rnodiratime", "rdiratime", "rrelatime", "rnorelatime", "rnoatime", "ratime",
-    "rstrictatime", "rnostrictatime", "rnosymfollow", "rsymfollow", "idmap", "ridmap",
+// Recursive mount attributes, applied with mount_setattr(2) and AT_RECURSIVE to the mount and
+// everything below it (runc 1.1 and the runtime spec's "rro" family). The atime options replace
+// the whole MOUNT_ATTR__ATIME field.
+struct RecursiveOption {
+  const char* name;
+  bool clear;
+  uint64_t attr;
 };
+constexpr RecursiveOption kRecursive[] = {
+    {"rro", false, MOUNT_ATTR_RDONLY},          {"rrw", true, MOUNT_ATTR_RDONLY},
+    {"rnosuid", false, MOUNT_ATTR_NOSUID},      {"rsuid", true, MOUNT_ATTR_NOSUID},
+    {"rnodev", false, MOUNT_ATTR_NODEV},        {"rdev", true, MOUNT_ATTR_NODEV},
+    {"rnoexec", false, MOUNT_ATTR_NOEXEC},      {"rexec", true, MOUNT_ATTR_NOEXEC},
+    {"rnodiratime", false, MOUNT_ATTR_NODIRATIME}, {"rdiratime", true, MOUNT_ATTR_NODIRATIME},
+    {"rnosymfollow", false, MOUNT_ATTR_NOSYMFOLLOW}, {"rsymfollow", true, MOUNT_ATTR_NOSYMFOLLOW},
+};
+struct RecursiveAtime {
+  const char* name;
+  uint64_t attr;  // the MOUNT_ATTR__ATIME value to set; "rnoX" forms fall back to relatime
+};
+constexpr RecursiveAtime kRecursiveAtime[] = {
+    {"rrelatime", MOUNT_ATTR_RELATIME},     {"rnorelatime", MOUNT_ATTR_STRICTATIME},
+    {"rnoatime", MOUNT_ATTR_NOATIME},       {"ratime", MOUNT_ATTR_RELATIME},
+    {"rstrictatime", MOUNT_ATTR_STRICTATIME}, {"rnostrictatime", MOUNT_ATTR_RELATIME},
+};
+
+// Idmapped mounts need a user namespace fd per mount; not supported yet, and reported as such
+// rather than ignored.
+constexpr const char* kUnsupported[] = {"idmap", "ridmap"};
 
 }  // namespace
 
@@ -79,6 +101,19 @@ MountOptions parse_mount_options(const std::vector<std::string>& options) {
       out.propagation.push_back(p);
       continue;
     }
+    for (const auto& r : kRecursive) {
+      if (option != r.name) continue;
+      (r.clear ? out.attr_clr : out.attr_set) |= r.attr;
+      (r.clear ? out.attr_set : out.attr_clr) &= ~r.attr;
+      known = true;
+    }
+    for (const auto& a : kRecursiveAtime) {
+      if (option != a.name) continue;
+      out.attr_clr |= MOUNT_ATTR__ATIME;
+      out.attr_set = (out.attr_set & ~MOUNT_ATTR__ATIME) | a.attr;
+      known = true;
+    }
+    if (known) continue;
     for (const char* u : kUnsupported)
       if (option == u) known = true;
     if (known) {

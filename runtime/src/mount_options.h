@@ -2,6 +2,7 @@
 // flags, propagation changes and the filesystem data string.
 #pragma once
 
+#include <cstdint>
 #include <string>
 #include <vector>
 
@@ -11,7 +12,8 @@ struct MountOptions {
   unsigned long flags = 0;                 // MS_* to set (MS_BIND/MS_REC included for binds)
   std::vector<unsigned long> propagation;  // MS_SHARED/MS_SLAVE/MS_PRIVATE/MS_UNBINDABLE [|MS_REC]
   std::string data;                        // everything else, comma-joined, for the filesystem
-  std::vector<std::string> unsupported;    // options recognised but not supported (idmap, rro…)
+  uint64_t attr_set = 0, attr_clr = 0;     // recursive attributes (rro, rnosuid, …): MOUNT_ATTR_*
+  std::vector<std::string> unsupported;    // options recognised but not supported (idmap)
   bool bind() const;
 };
 

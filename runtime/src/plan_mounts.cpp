@@ -150,6 +150,8 @@ Result<std::vector<MountStep>> plan_mounts(const Spec& spec, const PlanContext& 
     step.flags = options.flags & ~MS_REMOUNT;
     step.data = options.data;
     step.propagation = options.propagation;
+    step.attr_set = options.attr_set;
+    step.attr_clr = options.attr_clr;
     if (m.type == "bind") step.flags |= MS_BIND;
     if (step.flags & MS_BIND) {
       step.type.clear();

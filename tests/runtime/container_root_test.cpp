@@ -1,6 +1,7 @@
 // Real containers through the `stack-runtime` executable (needs root): what the process inside
 // sees — pid namespace, hostname, exit status, mounts, capabilities, seccomp, user and group ids,
 // user namespaces and rlimits. Every test ends with the fixture's leak check.
+#include <sys/mount.h>
 #include <signal.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -266,5 +267,26 @@ TEST_CASE("container: rlimits are set exactly; a hard limit above ours fails cle
     CHECK(r.err.find("RLIMIT_NOFILE") != std::string::npos);
     CHECK(fx.state_status() == "");
   }
+  fx.check_no_leaks();
+}
+
+TEST_CASE("container: rro makes a bind mount and its submounts read-only, ro only the top",
+          "[runtime][container][root][mounts]") {
+  RuntimeFixture fx;
+  const std::string src = fx.dir() + "/host-tree";
+  std::filesystem::create_directories(src + "/sub");
+  REQUIRE(::mount("tmpfs", (src + "/sub").c_str(), "tmpfs", 0, "size=1m") == 0);
+  fx.config()["mounts"].push_back({{"destination", "/rro"}, {"type", "bind"}, {"source", src},
+                                   {"options", {"rbind", "rro"}}});
+  fx.config()["mounts"].push_back({{"destination", "/ro"}, {"type", "bind"}, {"source", src},
+                                   {"options", {"rbind", "ro"}}});
+  fx.set_script(
+      "touch /rro/a 2>/dev/null; echo rro_top=$?; touch /rro/sub/a 2>/dev/null; echo rro_sub=$?;"
+      "touch /ro/a 2>/dev/null; echo ro_top=$?; touch /ro/sub/b 2>/dev/null; echo ro_sub=$?");
+  auto r = fx.run_container();
+  ::umount2((src + "/sub").c_str(), MNT_DETACH);
+  CHECK(r.status == 0);
+  // A plain "ro" remount applies to the top mount only (mount(2)); "rro" reaches the submount.
+  CHECK(r.out == "rro_top=1\nrro_sub=1\nro_top=1\nro_sub=0\n");
   fx.check_no_leaks();
 }

@@ -45,6 +45,9 @@ class Syscalls {
   virtual Status mknodat(int dirfd, const std::string& name, mode_t mode, dev_t dev) = 0;
   virtual Status symlinkat(const std::string& target, int dirfd, const std::string& name) = 0;
   virtual Status fchdir(int fd) = 0;
+  // mount_setattr(2) on the mount at dirfd/path (AT_* flags), with MOUNT_ATTR_* to set and clear.
+  virtual Status mount_setattr(int dirfd, const std::string& path, unsigned flags, uint64_t attr_set,
+                               uint64_t attr_clr) = 0;
   virtual Status fchownat(int dirfd, const std::string& name, uid_t uid, gid_t gid) = 0;  // no follow
   // close_range(2); with CLOSE_RANGE_CLOEXEC the fds close at execve.
   virtual Status close_range(unsigned first, unsigned last, unsigned flags) = 0;
@@ -90,6 +93,8 @@ class RealSyscalls final : public Syscalls {
   Status mknodat(int dirfd, const std::string& name, mode_t mode, dev_t dev) override;
   Status symlinkat(const std::string& target, int dirfd, const std::string& name) override;
   Status fchdir(int fd) override;
+  Status mount_setattr(int dirfd, const std::string& path, unsigned flags, uint64_t attr_set,
+                       uint64_t attr_clr) override;
   Status fchownat(int dirfd, const std::string& name, uid_t uid, gid_t gid) override;
   Status close_range(unsigned first, unsigned last, unsigned flags) override;
   Status setgroups(const std::vector<gid_t>& groups) override;
@@ -138,6 +143,8 @@ class RecordingSyscalls final : public Syscalls {
   Status mknodat(int dirfd, const std::string& name, mode_t mode, dev_t dev) override;
   Status symlinkat(const std::string& target, int dirfd, const std::string& name) override;
   Status fchdir(int fd) override;
+  Status mount_setattr(int dirfd, const std::string& path, unsigned flags, uint64_t attr_set,
+                       uint64_t attr_clr) override;
   Status fchownat(int dirfd, const std::string& name, uid_t uid, gid_t gid) override;
   Status close_range(unsigned first, unsigned last, unsigned flags) override;
   Status setgroups(const std::vector<gid_t>& groups) override;
