@@ -57,8 +57,13 @@ int namespaces_to_join(pid_t pid) {
   if (console_fd >= 0)
     if (auto st = setup_console(console_fd, false); !st.ok()) fail(st.error());
   if (auto st = set_limits(plan, sys); !st.ok()) fail(st.error());
-  if (!plan.no_new_privileges)
-    if (auto st = apply_seccomp(plan, sys); !st.ok()) fail(st.error());
+  // exec'd processes get the container's filter; its listener (if any) is not handed out again:
+  // the agent already watches the container through the init's.
+  if (!plan.no_new_privileges) {
+    auto fd = apply_seccomp(plan, sys);
+    if (!fd.ok()) fail(fd.error());
+    if (*fd >= 0) ::close(*fd);
+  }
   if (auto st = switch_user(plan, sys); !st.ok()) fail(st.error());
   if (auto st = sys.chdir(plan.cwd); !st.ok()) fail(std::move(st).error().wrap("process.cwd " + plan.cwd));
   if (plan.no_new_privileges) {
@@ -68,7 +73,7 @@ int namespaces_to_join(pid_t pid) {
   if (!path.ok()) fail(path.error());
   ::syscall(SYS_close_range, 3 + plan.preserve_fds, ~0U, CLOSE_RANGE_CLOEXEC);
   if (plan.no_new_privileges)
-    if (auto st = apply_seccomp(plan, sys); !st.ok()) fail(st.error());
+    if (auto fd = apply_seccomp(plan, sys); !fd.ok()) fail(fd.error());
   fail(exec_container_process(plan, *path));
   ::_exit(1);
 }

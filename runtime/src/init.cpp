@@ -43,6 +43,17 @@ Status become_ns_root(const InitPlan& plan, Syscalls& sys) {
   return with_context(sys.setresuid(0, 0, 0), "becoming root in the user namespace");
 }
 
+// Loads the seccomp filter; a listener fd (SCMP_ACT_NOTIFY) goes to the parent, which passes it
+// on to linux.seccomp.listenerPath before this process goes on.
+Status load_seccomp_filter(const InitPlan& plan, Syscalls& sys, InitIo& io) {
+  STACK_TRY(int listener, apply_seccomp(plan, sys));
+  if (listener < 0) return {};
+  UniqueFd owned(listener);
+  if (io.sync_fd < 0) return {};
+  STACK_TRY_VOID(send_fd(io.sync_fd, owned.get(), std::string(1, static_cast<char>(SyncMsg::kSeccompFd))));
+  return wait_for_parent(io);
+}
+
 }  // namespace
 
 Status run_init_steps(const InitPlan& plan, Syscalls& sys, InitIo& io) {
@@ -83,7 +94,10 @@ Status run_init_steps(const InitPlan& plan, Syscalls& sys, InitIo& io) {
   if (io.console_fd >= 0) STACK_TRY_VOID(with_context(setup_console(io.console_fd, true), "setting up the console"));
   // Without no_new_privs, loading a filter needs CAP_SYS_ADMIN, so it goes before the drop
   // (seccomp(2)); with it, as late as possible so the filter need not allow our own calls.
-  if (!plan.no_new_privileges) STACK_TRY_VOID(apply_seccomp(plan, sys));
+  // A filter with a listener is loaded before "ready" whatever no_new_privileges says: after
+  // start the parent that hands the listener on may be gone (create).
+  const bool listener = plan.seccomp && plan.seccomp->wants_listener;
+  if (!plan.no_new_privileges) STACK_TRY_VOID(load_seccomp_filter(plan, sys, io));
   STACK_TRY_VOID(switch_user(plan, sys));
   STACK_TRY_VOID(with_context(sys.chdir(plan.cwd), "process.cwd " + plan.cwd));
   if (plan.no_new_privileges)
@@ -92,10 +106,11 @@ Status run_init_steps(const InitPlan& plan, Syscalls& sys, InitIo& io) {
                               "closing inherited fds"));
   STACK_TRY(io.exec_path, find_executable(plan, sys));
   if (!placed) STACK_TRY_VOID(wait_for_parent(io));
+  if (plan.no_new_privileges && listener) STACK_TRY_VOID(load_seccomp_filter(plan, sys, io));
   if (io.sync_fd >= 0) STACK_TRY_VOID(sync_send(io.sync_fd, SyncMsg::kReady));
   STACK_TRY_VOID(wait_for_start(io));
   STACK_TRY_VOID(run_hooks(plan.start_container_hooks, io.state_json, "startContainer"));
-  if (plan.no_new_privileges) STACK_TRY_VOID(apply_seccomp(plan, sys));
+  if (plan.no_new_privileges && !listener) STACK_TRY_VOID(load_seccomp_filter(plan, sys, io));
   return {};
 }
 

@@ -37,7 +37,9 @@ Status enter_namespaces(const InitPlan& plan, Syscalls& sys);
 Status set_identity(const InitPlan& plan, Syscalls& sys);  // hostname, domainname, sysctl
 Status set_limits(const InitPlan& plan, Syscalls& sys);    // rlimits, oom_score_adj
 Status switch_user(const InitPlan& plan, Syscalls& sys);   // groups, ids, capabilities
-Status apply_seccomp(const InitPlan& plan, Syscalls& sys);
+// Loads the filter; returns the listener fd (owned by the caller) when the profile has
+// SCMP_ACT_NOTIFY rules, else -1.
+Result<int> apply_seccomp(const InitPlan& plan, Syscalls& sys);
 
 // Console (init_console.cpp): a pty whose master goes to the console socket and whose slave
 // becomes stdio, the controlling terminal and /dev/console. Real system calls only.

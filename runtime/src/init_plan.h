@@ -115,6 +115,7 @@ enum class SyncMsg : char {
   kCreateHooks = 'h',  // child → parent: namespaces exist; run prestart/createRuntime hooks
   kReady = 'r',        // child → parent: set up; waiting for start
   kError = 'e',        // child → parent: "e<errno>\0<message>"
+  kSeccompFd = 's',    // child → parent: the seccomp listener fd (SCM_RIGHTS) for listenerPath
   kContinue = 'c',     // parent → child
 };
 

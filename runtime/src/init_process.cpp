@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <linux/capability.h>
 #include <linux/prctl.h>
+#include <linux/seccomp.h>
 #include <sched.h>
 #include <sys/prctl.h>
 
@@ -107,11 +108,13 @@ Status switch_user(const InitPlan& plan, Syscalls& sys) {
   return {};
 }
 
-Status apply_seccomp(const InitPlan& plan, Syscalls& sys) {
-  if (!plan.seccomp) return {};
-  auto fd = sys.seccomp_filter(plan.seccomp->bpf, plan.seccomp->flags);
+Result<int> apply_seccomp(const InitPlan& plan, Syscalls& sys) {
+  if (!plan.seccomp) return -1;
+  unsigned flags = plan.seccomp->flags;
+  if (plan.seccomp->wants_listener) flags |= SECCOMP_FILTER_FLAG_NEW_LISTENER;
+  auto fd = sys.seccomp_filter(plan.seccomp->bpf, flags);
   if (!fd.ok()) return std::move(fd).error().wrap("loading seccomp filter");
-  return {};
+  return *fd;
 }
 
 }  // namespace stack::runtime

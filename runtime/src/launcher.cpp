@@ -17,7 +17,10 @@
 #include <cstdlib>
 #include <filesystem>
 
+#include <nlohmann/json.hpp>
+
 #include "hooks.h"
+#include "init_internal.h"
 #include "init_plan.h"
 #include "launcher_internal.h"
 #include "stack/common/atomic_file.h"
@@ -51,15 +54,16 @@ struct CreateJob {
   }
 };
 
-Result<int> connect_console(const std::string& path) {
+// Connects to an AF_UNIX stream socket (--console-socket, a seccomp listenerPath).
+Result<int> connect_unix(const std::string& path) {
   UniqueFd fd(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
-  if (!fd) return errno_error("console socket");
+  if (!fd) return errno_error("socket");
   struct sockaddr_un addr {};
   addr.sun_family = AF_UNIX;
-  if (path.size() >= sizeof addr.sun_path) return Error(ENAMETOOLONG, "--console-socket " + path + ": path too long");
+  if (path.size() >= sizeof addr.sun_path) return Error(ENAMETOOLONG, path + ": path too long");
   path.copy(addr.sun_path, path.size());
   if (::connect(fd.get(), reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0)
-    return errno_error("--console-socket " + path);
+    return errno_error(path);
   return fd.release();
 }
 
@@ -110,6 +114,22 @@ std::string hook_state(const std::string& id, const char* status, pid_t pid, con
   return json;
 }
 
+// Hands the seccomp listener to the agent at linux.seccomp.listenerPath: one message holding the
+// container process state (runtime spec, config-linux.md "Container Process State") and the fd.
+Status send_seccomp_listener(const Seccomp& seccomp, pid_t pid, const std::string& state_json, int listener) {
+  const std::string where = "linux.seccomp.listenerPath " + seccomp.listener_path;
+  STACK_TRY(int fd, connect_unix(seccomp.listener_path));
+  UniqueFd sock(fd);
+  nlohmann::json doc = {{"ociVersion", "1.2.0"},
+                        {"fds", {"seccompFd"}},
+                        {"pid", pid},
+                        {"metadata", seccomp.listener_metadata},
+                        {"state", nlohmann::json::parse(state_json)}};
+  auto sent = send_fd(sock.get(), listener, doc.dump());
+  if (!sent.ok()) return std::move(sent).error().wrap(where);
+  return {};
+}
+
 [[noreturn]] void init_main(InitPlan& plan, Syscalls& sys, InitIo io, const sigset_t& mask) {
   ::sigprocmask(SIG_SETMASK, &mask, nullptr);
   Status st = run_init_steps(plan, sys, io);
@@ -154,8 +174,7 @@ Result<Launched> launch_container(const std::string& root, Syscalls& sys, const 
   if (spec.linux.seccomp) {
     auto filter = load_seccomp(*spec.linux.seccomp, root + "/.seccomp-cache");
     if (!filter.ok()) return std::move(filter).error().wrap(bundle + "/config.json");
-    if (filter->wants_listener)
-      return Error(ENOTSUP, bundle + "/config.json: linux.seccomp: SCMP_ACT_NOTIFY (listenerPath) is not supported yet");
+
     ctx.seccomp = std::move(*filter);
   }
 
@@ -214,7 +233,9 @@ Result<Launched> launch_container(const std::string& root, Syscalls& sys, const 
   if (plan.terminal) {
     int fd = o.console_fd >= 0 ? ::fcntl(o.console_fd, F_DUPFD_CLOEXEC, min_fd) : -1;
     if (o.console_fd < 0) {
-      STACK_TRY(fd, connect_console(o.console_socket));
+      auto connected = connect_unix(o.console_socket);
+      if (!connected.ok()) return std::move(connected).error().wrap("--console-socket");
+      fd = *connected;
     } else if (fd < 0) {
       return errno_error("console socket");
     }
@@ -274,10 +295,19 @@ Result<Launched> launch_container(const std::string& root, Syscalls& sys, const 
   if (!cgroup_fd) STACK_TRY_VOID(job.cgroup->add_process(pid));
   STACK_TRY_VOID(sync_send(parent_sock.get(), SyncMsg::kContinue));
   for (;;) {
-    auto msg = sync_recv(parent_sock.get());
+    UniqueFd passed;
+    auto msg = sync_recv(parent_sock.get(), &passed);
     if (!msg.ok()) return std::move(msg).error();
     if (msg->first == SyncMsg::kReady) break;
     if (msg->first == SyncMsg::kError) return sync_error(msg->second);
+    if (msg->first == SyncMsg::kSeccompFd) {
+      if (!passed) return Error(EPROTO, "the container init sent no seccomp listener");
+      std::string state = hook_state(o.id, "creating", pid, bundle, spec.annotations);
+      STACK_TRY_VOID(send_seccomp_listener(*spec.linux.seccomp, pid, state, passed.get()));
+      passed.reset();
+      STACK_TRY_VOID(sync_send(parent_sock.get(), SyncMsg::kContinue));
+      continue;
+    }
     if (msg->first == SyncMsg::kCreateHooks) {
       std::string state = hook_state(o.id, "creating", pid, bundle, spec.annotations);
       STACK_TRY_VOID(run_hooks(spec.hooks.prestart, state, "prestart"));

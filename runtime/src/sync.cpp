@@ -3,6 +3,7 @@
 #include <sys/socket.h>
 
 #include <cstdlib>
+#include <cstring>
 
 namespace stack::runtime {
 
@@ -16,13 +17,26 @@ Status sync_send(int fd, SyncMsg type, const std::string& payload) {
   }
 }
 
-Result<std::pair<SyncMsg, std::string>> sync_recv(int fd) {
+Result<std::pair<SyncMsg, std::string>> sync_recv(int fd, UniqueFd* received) {
   std::string buf(64 * 1024, '\0');
+  char control[CMSG_SPACE(sizeof(int))] = {};
   for (;;) {
-    ssize_t n = ::recv(fd, buf.data(), buf.size(), 0);
+    struct iovec iov {buf.data(), buf.size()};
+    struct msghdr msg {};
+    msg.msg_iov = &iov;
+    msg.msg_iovlen = 1;
+    msg.msg_control = control;
+    msg.msg_controllen = sizeof control;
+    ssize_t n = ::recvmsg(fd, &msg, MSG_CMSG_CLOEXEC);
     if (n < 0 && errno == EINTR) continue;
     if (n < 0) return errno_error("sync receive");
     if (n == 0) return Error(EPIPE, "container init exited during setup");
+    if (struct cmsghdr* cmsg = CMSG_FIRSTHDR(&msg); cmsg && cmsg->cmsg_type == SCM_RIGHTS) {
+      int passed;
+      std::memcpy(&passed, CMSG_DATA(cmsg), sizeof passed);
+      UniqueFd owned(passed);
+      if (received) *received = std::move(owned);
+    }
     buf.resize(static_cast<size_t>(n));
     return std::make_pair(static_cast<SyncMsg>(buf[0]), buf.substr(1));
   }

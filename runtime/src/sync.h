@@ -6,12 +6,14 @@
 #include <utility>
 
 #include "init_plan.h"
+#include "stack/common/unique_fd.h"
 
 namespace stack::runtime {
 
 Status sync_send(int fd, SyncMsg type, const std::string& payload = "");
-// Receives one message; EOF (the peer exited) is an error with code EPIPE.
-Result<std::pair<SyncMsg, std::string>> sync_recv(int fd);
+// Receives one message; EOF (the peer exited) is an error with code EPIPE. An fd sent with the
+// message (SCM_RIGHTS) goes to *received, or is closed when received is null.
+Result<std::pair<SyncMsg, std::string>> sync_recv(int fd, UniqueFd* received = nullptr);
 // Child side: reports err as a kError message ("<errno>\n<text>").
 void sync_send_error(int fd, const Error& err);
 // Parent side: turns a kError payload back into an Error.
