@@ -18,9 +18,17 @@ Status sync_send(int fd, SyncMsg type, const std::string& payload) {
 }
 
 Result<std::pair<SyncMsg, std::string>> sync_recv(int fd, UniqueFd* received) {
-  std::string buf(64 * 1024, '\0');
   char control[CMSG_SPACE(sizeof(int))] = {};
+  std::string buf;
   for (;;) {
+    // Size the buffer to the message (MSG_PEEK|MSG_TRUNC gives a datagram's full length) rather
+    // than zero-filling a large one: every page touched here is RSS of a runtime start.
+    char first;
+    ssize_t size = ::recv(fd, &first, 1, MSG_PEEK | MSG_TRUNC);
+    if (size < 0 && errno == EINTR) continue;
+    if (size < 0) return errno_error("sync receive");
+    if (size == 0) return Error(EPIPE, "container init exited during setup");
+    buf.assign(static_cast<size_t>(size), '\0');
     struct iovec iov {buf.data(), buf.size()};
     struct msghdr msg {};
     msg.msg_iov = &iov;
