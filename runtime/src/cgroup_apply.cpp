@@ -152,8 +152,7 @@ Status Cgroup::apply(const Resources& resources) {
   if (!resources.hugepage_limits.empty()) {
     Target t = r.find("hugetlb", "hugetlb");
     if (t.dir.empty()) return not_mounted("linux.resources.hugepageLimits", "hugetlb");
-    STACK_TRY_VOID(t.v1 ? apply_hugetlb_v1(t.dir, resources.hugepage_limits)
-                        : apply_hugetlb_v2(t.dir, resources.hugepage_limits));
+    STACK_TRY_VOID(apply_hugetlb(t.dir, resources.hugepage_limits, t.v1));
   }
   if (resources.network) STACK_TRY_VOID(apply_network(r, *resources.network));
   if (!resources.unified.empty()) {

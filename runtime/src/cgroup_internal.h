@@ -111,7 +111,7 @@ Status apply_cpu_v1(const std::string& dir, const CpuResources& c);
 Status apply_cpuset(const std::string& dir, const CpuResources& c);  // same files on v1 and v2
 Status apply_pids(const std::string& dir, int64_t limit);            // same files on v1 and v2
 Status apply_blkio_v1(const std::string& dir, const BlockIoResources& b);
-Status apply_hugetlb_v1(const std::string& dir, const std::vector<HugepageLimit>& limits);
+Status apply_hugetlb(const std::string& dir, const std::vector<HugepageLimit>& limits, bool v1);
 Status apply_devices_v1(const std::string& dir, const std::vector<DeviceRule>& rules);
 Status apply_net_cls_v1(const std::string& dir, uint32_t class_id);
 Status apply_net_prio_v1(const std::string& dir,
@@ -121,7 +121,6 @@ Status apply_net_prio_v1(const std::string& dir,
 Status apply_memory_v2(const std::string& dir, const MemoryResources& m);
 Status apply_cpu_v2(const std::string& dir, const CpuResources& c);
 Status apply_io_v2(const std::string& dir, const BlockIoResources& b);
-Status apply_hugetlb_v2(const std::string& dir, const std::vector<HugepageLimit>& limits);
 Status apply_unified(const std::string& dir, const std::map<std::string, std::string>& files);
 
 // The device rule as the v1 devices.allow/deny files take it: "c 1:3 rwm", "a".

@@ -189,9 +189,11 @@ Status apply_blkio_v1(const std::string& dir, const BlockIoResources& b) {
   return {};
 }
 
-Status apply_hugetlb_v1(const std::string& dir, const std::vector<HugepageLimit>& limits) {
+Status apply_hugetlb(const std::string& dir, const std::vector<HugepageLimit>& limits, bool v1) {
+  // hugetlb.<size>.limit_in_bytes on v1, hugetlb.<size>.max on v2; the value is bytes on both.
+  const char* suffix = v1 ? ".limit_in_bytes" : ".max";
   for (size_t i = 0; i < limits.size(); ++i) {
-    STACK_TRY_VOID(write_field(dir, "hugetlb." + limits[i].page_size + ".limit_in_bytes",
+    STACK_TRY_VOID(write_field(dir, "hugetlb." + limits[i].page_size + suffix,
                                std::to_string(limits[i].limit),
                                "linux.resources.hugepageLimits[" + std::to_string(i) + "].limit"));
   }

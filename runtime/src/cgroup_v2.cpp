@@ -141,14 +141,6 @@ Status apply_io_v2(const std::string& dir, const BlockIoResources& b) {
   return {};
 }
 
-Status apply_hugetlb_v2(const std::string& dir, const std::vector<HugepageLimit>& limits) {
-  for (size_t i = 0; i < limits.size(); ++i) {
-    STACK_TRY_VOID(write_field(dir, "hugetlb." + limits[i].page_size + ".max",
-                               std::to_string(limits[i].limit),
-                               "linux.resources.hugepageLimits[" + std::to_string(i) + "].limit"));
-  }
-  return {};
-}
 
 Status apply_unified(const std::string& dir, const std::map<std::string, std::string>& files) {
   if (files.empty()) return {};

@@ -100,16 +100,7 @@ int namespaces_to_join(pid_t pid) {
 
 Result<InitPlan> exec_plan(const Spec& spec, const Process& process, const std::string& root, int preserve_fds) {
   InitPlan plan;
-  plan.args = process.args;
-  plan.env = process.env;
-  plan.cwd = process.cwd;
-  plan.uid = process.user.uid;
-  plan.gid = process.user.gid;
-  plan.additional_gids = process.user.additional_gids;
-  plan.umask = process.user.umask;
-  plan.rlimits = process.rlimits;
-  plan.no_new_privileges = process.no_new_privileges;
-  plan.terminal = process.terminal;
+  plan_process(process, plan);
   plan.preserve_fds = preserve_fds;
   if (process.capabilities) {
     STACK_TRY(plan.caps, capability_masks(*process.capabilities));

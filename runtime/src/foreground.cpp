@@ -12,6 +12,8 @@
 #include <cstring>
 #include <optional>
 
+#include "sync.h"
+
 namespace stack::runtime {
 namespace {
 
@@ -55,20 +57,10 @@ bool pump(int in, int out) {
 }  // namespace
 
 UniqueFd receive_fd(int socket_fd) {
-  char data[256];
-  char control[CMSG_SPACE(sizeof(int))] = {};
-  struct iovec iov {data, sizeof data};
-  struct msghdr msg {};
-  msg.msg_iov = &iov;
-  msg.msg_iovlen = 1;
-  msg.msg_control = control;
-  msg.msg_controllen = sizeof control;
-  if (::recvmsg(socket_fd, &msg, MSG_DONTWAIT | MSG_CMSG_CLOEXEC) <= 0) return {};
-  struct cmsghdr* cmsg = CMSG_FIRSTHDR(&msg);
-  if (!cmsg || cmsg->cmsg_type != SCM_RIGHTS) return {};
-  int fd;
-  std::memcpy(&fd, CMSG_DATA(cmsg), sizeof fd);
-  return UniqueFd(fd);
+  std::string data(256, '\0');
+  UniqueFd fd;
+  if (recv_with_fd(socket_fd, data, &fd, MSG_DONTWAIT) <= 0) return {};
+  return fd;
 }
 
 Result<int> wait_foreground(pid_t pid, const sigset_t& signals, int master) {

@@ -103,6 +103,10 @@ struct PlanContext {
 };
 Result<InitPlan> build_init_plan(const Spec& spec, PlanContext ctx);
 
+// The process part of a plan (args, env, cwd, ids, umask, rlimits, no_new_privileges,
+// oom_score_adj, terminal); shared by create and exec.
+void plan_process(const Process& process, InitPlan& plan);
+
 // The resources to write to the container's cgroup: the spec's, with the device rules extended
 // as runc does: mknod of any node, the default devices, ptys and every linux.devices entry are
 // allowed after the spec's rules, so a "deny all" rule still leaves a working /dev.

@@ -230,25 +230,26 @@ Status Runtime::remove(const std::string& id, bool force) {
   return {};
 }
 
-Status Runtime::pause(const std::string& id) {
-  STACK_TRY(UniqueFd lock, lock_container(root_, id));
-  STACK_TRY(StoredState state, load_state(root_, id));
-  ContainerStatus status = derive_status(root_, state);
-  if (status != ContainerStatus::kRunning)
-    return Error(EINVAL, "cannot pause container \"" + id + "\": it is " + status_name(status));
+namespace {
+
+// pause and resume: the container must be in `from`; its cgroup is frozen or thawed.
+Status set_frozen(const std::string& root, const std::string& id, bool frozen) {
+  STACK_TRY(UniqueFd lock, lock_container(root, id));
+  STACK_TRY(StoredState state, load_state(root, id));
+  const ContainerStatus from = frozen ? ContainerStatus::kRunning : ContainerStatus::kPaused;
+  ContainerStatus status = derive_status(root, state);
+  if (status != from)
+    return Error(EINVAL, std::string("cannot ") + (frozen ? "pause" : "resume") + " container \"" + id +
+                             "\": it is " + status_name(status));
   STACK_TRY(Cgroup cgroup, container_cgroup(state));
-  return cgroup.freeze(true);
+  return cgroup.freeze(frozen);
 }
 
-Status Runtime::resume(const std::string& id) {
-  STACK_TRY(UniqueFd lock, lock_container(root_, id));
-  STACK_TRY(StoredState state, load_state(root_, id));
-  ContainerStatus status = derive_status(root_, state);
-  if (status != ContainerStatus::kPaused)
-    return Error(EINVAL, "cannot resume container \"" + id + "\": it is " + status_name(status));
-  STACK_TRY(Cgroup cgroup, container_cgroup(state));
-  return cgroup.freeze(false);
-}
+}  // namespace
+
+Status Runtime::pause(const std::string& id) { return set_frozen(root_, id, true); }
+
+Status Runtime::resume(const std::string& id) { return set_frozen(root_, id, false); }
 
 Status Runtime::update(const std::string& id, const Resources& resources) {
   STACK_TRY(UniqueFd lock, lock_container(root_, id));

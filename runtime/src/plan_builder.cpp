@@ -136,6 +136,20 @@ Resources cgroup_resources(const Spec& spec) {
   return r;
 }
 
+void plan_process(const Process& p, InitPlan& plan) {
+  plan.args = p.args;
+  plan.env = p.env;
+  plan.cwd = p.cwd;
+  plan.uid = p.user.uid;
+  plan.gid = p.user.gid;
+  plan.additional_gids = p.user.additional_gids;
+  plan.umask = p.user.umask;
+  plan.rlimits = p.rlimits;
+  plan.no_new_privileges = p.no_new_privileges;
+  plan.oom_score_adj = p.oom_score_adj;
+  plan.terminal = p.terminal;
+}
+
 Result<InitPlan> build_init_plan(const Spec& spec, PlanContext ctx) {
   InitPlan plan;
   if (!spec.process) return Error("process: missing; create needs a process to run");
@@ -168,21 +182,10 @@ Result<InitPlan> build_init_plan(const Spec& spec, PlanContext ctx) {
   if (spec.linux.personality_domain)
     plan.personality = *spec.linux.personality_domain == "LINUX32" ? PER_LINUX32 : PER_LINUX;
 
-  const Process& p = *spec.process;
-  plan.rlimits = p.rlimits;
-  plan.uid = p.user.uid;
-  plan.gid = p.user.gid;
-  plan.additional_gids = p.user.additional_gids;
-  plan.umask = p.user.umask;
+  plan_process(*spec.process, plan);
   plan.caps = ctx.caps;
-  plan.no_new_privileges = p.no_new_privileges;
   plan.seccomp = std::move(ctx.seccomp);
-  plan.oom_score_adj = p.oom_score_adj;
-  plan.terminal = p.terminal;
   plan.preserve_fds = ctx.preserve_fds;
-  plan.args = p.args;
-  plan.env = p.env;
-  plan.cwd = p.cwd;
   plan.create_container_hooks = spec.hooks.create_container;
   plan.start_container_hooks = spec.hooks.start_container;
   plan.hooks_sync = !spec.hooks.prestart.empty() || !spec.hooks.create_runtime.empty() ||

@@ -17,8 +17,27 @@ Status sync_send(int fd, SyncMsg type, const std::string& payload) {
   }
 }
 
-Result<std::pair<SyncMsg, std::string>> sync_recv(int fd, UniqueFd* received) {
+ssize_t recv_with_fd(int fd, std::string& data, UniqueFd* received, int flags) {
   char control[CMSG_SPACE(sizeof(int))] = {};
+  struct iovec iov {data.data(), data.size()};
+  struct msghdr msg {};
+  msg.msg_iov = &iov;
+  msg.msg_iovlen = 1;
+  msg.msg_control = control;
+  msg.msg_controllen = sizeof control;
+  ssize_t n = ::recvmsg(fd, &msg, flags | MSG_CMSG_CLOEXEC);
+  if (n < 0) return n;
+  if (struct cmsghdr* cmsg = CMSG_FIRSTHDR(&msg); cmsg && cmsg->cmsg_type == SCM_RIGHTS) {
+    int passed;
+    std::memcpy(&passed, CMSG_DATA(cmsg), sizeof passed);
+    UniqueFd owned(passed);
+    if (received) *received = std::move(owned);
+  }
+  data.resize(static_cast<size_t>(n));
+  return n;
+}
+
+Result<std::pair<SyncMsg, std::string>> sync_recv(int fd, UniqueFd* received) {
   std::string buf;
   for (;;) {
     // Size the buffer to the message (MSG_PEEK|MSG_TRUNC gives a datagram's full length) rather
@@ -29,23 +48,10 @@ Result<std::pair<SyncMsg, std::string>> sync_recv(int fd, UniqueFd* received) {
     if (size < 0) return errno_error("sync receive");
     if (size == 0) return Error(EPIPE, "container init exited during setup");
     buf.assign(static_cast<size_t>(size), '\0');
-    struct iovec iov {buf.data(), buf.size()};
-    struct msghdr msg {};
-    msg.msg_iov = &iov;
-    msg.msg_iovlen = 1;
-    msg.msg_control = control;
-    msg.msg_controllen = sizeof control;
-    ssize_t n = ::recvmsg(fd, &msg, MSG_CMSG_CLOEXEC);
+    ssize_t n = recv_with_fd(fd, buf, received, 0);
     if (n < 0 && errno == EINTR) continue;
     if (n < 0) return errno_error("sync receive");
     if (n == 0) return Error(EPIPE, "container init exited during setup");
-    if (struct cmsghdr* cmsg = CMSG_FIRSTHDR(&msg); cmsg && cmsg->cmsg_type == SCM_RIGHTS) {
-      int passed;
-      std::memcpy(&passed, CMSG_DATA(cmsg), sizeof passed);
-      UniqueFd owned(passed);
-      if (received) *received = std::move(owned);
-    }
-    buf.resize(static_cast<size_t>(n));
     return std::make_pair(static_cast<SyncMsg>(buf[0]), buf.substr(1));
   }
 }
