@@ -100,18 +100,16 @@ Status write_id_map(pid_t pid, const char* file, const std::vector<IdMapping>& m
   return {};
 }
 
-std::string hook_state(const std::string& id, const char* status, pid_t pid, const std::string& bundle,
-                       const std::map<std::string, std::string>& annotations) {
+// The state hooks and the seccomp agent see while the container is being created.
+std::string creating_state(const std::string& id, pid_t pid, const std::string& bundle,
+                           const std::map<std::string, std::string>& annotations) {
   ContainerState s;
   s.id = id;
   s.status = ContainerStatus::kCreating;
   s.pid = pid;
   s.bundle = bundle;
   s.annotations = annotations;
-  std::string json = state_to_json(s);
-  auto pos = json.find("\"creating\"");
-  if (pos != std::string::npos) json.replace(pos, 10, std::string("\"") + status + "\"");
-  return json;
+  return state_to_json(s);
 }
 
 // Hands the seccomp listener to the agent at linux.seccomp.listenerPath: one message holding the
@@ -145,38 +143,168 @@ Status send_seccomp_listener(const Seccomp& seccomp, pid_t pid, const std::strin
 
 }  // namespace
 
+namespace {
+
+struct Bundle {
+  std::string dir;  // absolute
+  std::string config_text;
+  Spec spec;
+  std::string where() const { return dir + "/config.json"; }
+};
+
+// Reads and checks everything about the bundle that can be checked before anything is created.
+Result<Bundle> load_bundle(const CreateOptions& o) {
+  STACK_TRY_VOID(check_container_id(o.id));
+  char dir[PATH_MAX];
+  if (!::realpath(o.bundle.empty() ? "." : o.bundle.c_str(), dir)) return errno_error("bundle " + o.bundle);
+  Bundle b;
+  b.dir = dir;
+  STACK_TRY(b.config_text, read_file(b.where()));
+  auto parsed = parse_spec(b.config_text, b.dir);
+  if (!parsed.ok()) return std::move(parsed).error().wrap(b.where());
+  b.spec = std::move(*parsed);
+  if (!b.spec.process) return Error(EINVAL, b.where() + ": process: required to create a container");
+  struct stat st {};
+  if (::stat(b.spec.root.path.c_str(), &st) != 0) return errno_error(b.where() + ": root.path: " + b.spec.root.path);
+  if (!S_ISDIR(st.st_mode))
+    return Error(ENOTDIR, b.where() + ": root.path: " + b.spec.root.path + ": not a directory");
+  if (b.spec.process->terminal && o.console_socket.empty() && o.console_fd < 0)
+    return Error(EINVAL, "process.terminal is true: --console-socket is required");
+  return b;
+}
+
+// Capability masks and the seccomp filter (from the cache when the profile is unchanged).
+Status prepare_security(const Bundle& b, const std::string& root, PlanContext& ctx) {
+  if (b.spec.process->capabilities) {
+    auto masks = capability_masks(*b.spec.process->capabilities);
+    if (!masks.ok()) return std::move(masks).error().wrap(b.where());
+    ctx.caps = *masks;
+  }
+  if (b.spec.linux.seccomp) {
+    auto filter = load_seccomp(*b.spec.linux.seccomp, root + "/.seccomp-cache");
+    if (!filter.ok()) return std::move(filter).error().wrap(b.where());
+    ctx.seccomp = std::move(*filter);
+  }
+  return {};
+}
+
+// The descriptors the init inherits, all above the preserved range 3..3+n-1.
+struct InitFds {
+  UniqueFd start_read, start_write;  // exec.fifo (create) or a pipe (run)
+  UniqueFd parent_sock, child_sock;  // the sync socketpair
+  UniqueFd console;                  // where the init sends the pty master
+};
+
+Result<InitFds> open_init_fds(const std::string& root, const CreateOptions& o, const InitPlan& plan, bool foreground) {
+  const int min_fd = 3 + plan.preserve_fds;
+  InitFds f;
+  if (foreground) {
+    int p[2];
+    if (::pipe2(p, O_CLOEXEC) != 0) return errno_error("pipe");
+    f.start_read.reset(p[0]);
+    f.start_write.reset(p[1]);
+  } else {
+    const std::string fifo = fifo_path(root, o.id);
+    if (::mkfifo(fifo.c_str(), 0600) != 0) return errno_error("creating " + fifo);
+    // O_RDWR never blocks; the init keeps this reader open and `start` writes one byte.
+    f.start_read.reset(::open(fifo.c_str(), O_RDWR | O_CLOEXEC));
+    if (!f.start_read) return errno_error("opening " + fifo);
+  }
+  STACK_TRY(f.start_read, lift_fd(std::move(f.start_read), min_fd));
+  int sp[2];
+  if (::socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sp) != 0) return errno_error("socketpair");
+  f.parent_sock.reset(sp[0]);
+  STACK_TRY(f.child_sock, lift_fd(UniqueFd(sp[1]), min_fd));
+  if (!plan.terminal) return f;
+  if (o.console_fd >= 0) {
+    f.console.reset(::fcntl(o.console_fd, F_DUPFD_CLOEXEC, min_fd));
+    if (!f.console) return errno_error("console socket");
+    return f;
+  }
+  auto connected = connect_unix(o.console_socket);
+  if (!connected.ok()) return std::move(connected).error().wrap("--console-socket");
+  STACK_TRY(f.console, lift_fd(UniqueFd(*connected), min_fd));
+  return f;
+}
+
+// The parent's half of the setup conversation after clone (init.cpp has the other half).
+// write_maps: the init has a new user namespace; placed: it was cloned into its cgroup.
+Status drive_setup(const Bundle& b, const std::string& id, pid_t pid, int sock, Cgroup& cgroup, bool write_maps,
+                   bool placed) {
+  const Spec& spec = b.spec;
+  if (write_maps) {
+    STACK_TRY_VOID(write_id_map(pid, "uid_map", spec.linux.uid_mappings));
+    STACK_TRY_VOID(write_id_map(pid, "gid_map", spec.linux.gid_mappings));
+  }
+  STACK_TRY_VOID(sync_send(sock, SyncMsg::kContinue));
+  // The init sets up its mounts meanwhile and waits for this second message.
+  if (!placed) STACK_TRY_VOID(cgroup.add_process(pid));
+  STACK_TRY_VOID(sync_send(sock, SyncMsg::kContinue));
+  for (;;) {
+    UniqueFd passed;
+    STACK_TRY(auto msg, sync_recv(sock, &passed));
+    if (msg.first == SyncMsg::kReady) return {};
+    if (msg.first == SyncMsg::kError) return sync_error(msg.second);
+    const std::string state = creating_state(id, pid, b.dir, spec.annotations);
+    if (msg.first == SyncMsg::kSeccompFd) {
+      if (!passed) return Error(EPROTO, "the container init sent no seccomp listener");
+      STACK_TRY_VOID(send_seccomp_listener(*spec.linux.seccomp, pid, state, passed.get()));
+      passed.reset();
+      STACK_TRY_VOID(sync_send(sock, SyncMsg::kContinue));
+    } else if (msg.first == SyncMsg::kCreateHooks) {
+      STACK_TRY_VOID(run_hooks(spec.hooks.prestart, state, "prestart"));
+      STACK_TRY_VOID(run_hooks(spec.hooks.create_runtime, state, "createRuntime"));
+      STACK_TRY_VOID(sync_send(sock, SyncMsg::kContinue, state));
+    }
+  }
+}
+
+Status record_state(const std::string& root, const CreateOptions& o, const Bundle& b, pid_t pid,
+                    const Cgroup& cgroup) {
+  StoredState stored;
+  stored.id = o.id;
+  stored.pid = pid;
+  STACK_TRY(ProcStat pstat, read_proc_stat(pid));
+  stored.pid_start_time = pstat.start_time;
+  stored.bundle = b.dir;
+  stored.rootfs = b.spec.root.path;
+  stored.created = now_rfc3339();
+  stored.owner = "root";
+  stored.annotations = b.spec.annotations;
+  stored.cgroup_paths = cgroup.paths();
+  stored.cgroup_created = cgroup.created_dirs();
+  stored.keep_config = !b.spec.hooks.poststart.empty() || !b.spec.hooks.poststop.empty();
+  // exec needs the container's process settings (seccomp, capabilities) later.
+  const std::string dir = container_dir(root, o.id);
+  STACK_TRY_VOID(write_file_atomic(dir + "/config.json", b.config_text, 0600, Durability::kNoSync));
+  STACK_TRY_VOID(save_state(root, stored));
+  if (!o.pid_file.empty())
+    STACK_TRY_VOID(write_file_atomic(o.pid_file, std::to_string(pid), 0644, Durability::kNoSync));
+  return {};
+}
+
+// Flags for clone3, and (with joins) the namespaces the child creates itself after setns so
+// that they belong to a joined user namespace.
+int split_clone_flags(InitPlan& plan) {
+  int at_clone = plan.clone_flags & ~(CLONE_NEWCGROUP | CLONE_NEWTIME);
+  bool has_joins = std::any_of(plan.joins.begin(), plan.joins.end(),
+                               [](const NamespaceJoin& j) { return j.nstype != CLONE_NEWPID; });
+  if (has_joins) {
+    plan.unshare_flags = at_clone & ~CLONE_NEWPID;
+    at_clone &= CLONE_NEWPID;
+  }
+  return at_clone;
+}
+
+}  // namespace
+
 Result<Launched> launch_container(const std::string& root, Syscalls& sys, const CreateOptions& o,
                                   bool foreground, const sigset_t* child_mask) {
-  STACK_TRY_VOID(check_container_id(o.id));
-  char bundle_buf[PATH_MAX];
-  if (!::realpath(o.bundle.empty() ? "." : o.bundle.c_str(), bundle_buf))
-    return errno_error("bundle " + o.bundle);
-  const std::string bundle = bundle_buf;
-  STACK_TRY(std::string config_text, read_file(bundle + "/config.json"));
-  auto parsed = parse_spec(config_text, bundle);
-  if (!parsed.ok()) return std::move(parsed).error().wrap(bundle + "/config.json");
-  Spec spec = std::move(*parsed);
-  if (!spec.process) return Error(EINVAL, bundle + "/config.json: process: required to create a container");
-  struct stat root_st {};
-  if (::stat(spec.root.path.c_str(), &root_st) != 0 || !S_ISDIR(root_st.st_mode))
-    return errno_error(bundle + "/config.json: root.path: " + spec.root.path, errno ? errno : ENOTDIR);
-  if (spec.process->terminal && o.console_socket.empty() && o.console_fd < 0)
-    return Error(EINVAL, "process.terminal is true: --console-socket is required");
-
+  STACK_TRY(Bundle b, load_bundle(o));
   PlanContext ctx;
   ctx.no_pivot = o.no_pivot;
   ctx.preserve_fds = o.preserve_fds;
-  if (spec.process->capabilities) {
-    auto masks = capability_masks(*spec.process->capabilities);
-    if (!masks.ok()) return std::move(masks).error().wrap(bundle + "/config.json");
-    ctx.caps = *masks;
-  }
-  if (spec.linux.seccomp) {
-    auto filter = load_seccomp(*spec.linux.seccomp, root + "/.seccomp-cache");
-    if (!filter.ok()) return std::move(filter).error().wrap(bundle + "/config.json");
-
-    ctx.seccomp = std::move(*filter);
-  }
+  STACK_TRY_VOID(prepare_security(b, root, ctx));
 
   if (::mkdir(root.c_str(), 0711) != 0 && errno != EEXIST) return errno_error("state root " + root);
   CreateJob job;
@@ -190,17 +318,17 @@ Result<Launched> launch_container(const std::string& root, Syscalls& sys, const 
 
   STACK_TRY(CgroupHost host, host_cgroups());
   STACK_TRY(std::string self_cgroup, read_file("/proc/self/cgroup"));
-  auto cgroup = Cgroup::create(host, "/", spec.linux.cgroups_path, o.id, parse_proc_cgroup(self_cgroup));
-  if (!cgroup.ok()) return std::move(cgroup).error().wrap(bundle + "/config.json");
+  auto cgroup = Cgroup::create(host, "/", b.spec.linux.cgroups_path, o.id, parse_proc_cgroup(self_cgroup));
+  if (!cgroup.ok()) return std::move(cgroup).error().wrap(b.where());
   job.cgroup = std::move(*cgroup);
-  if (spec.linux.resources) {
-    auto applied = job.cgroup->apply(cgroup_resources(spec));
-    if (!applied.ok()) return std::move(applied).error().wrap(bundle + "/config.json");
+  if (b.spec.linux.resources) {
+    auto applied = job.cgroup->apply(cgroup_resources(b.spec));
+    if (!applied.ok()) return std::move(applied).error().wrap(b.where());
   }
   ctx.cgroup_host = &host;
   ctx.cgroup = &*job.cgroup;
-  auto plan_or = build_init_plan(spec, std::move(ctx));
-  if (!plan_or.ok()) return std::move(plan_or).error().wrap(bundle + "/config.json");
+  auto plan_or = build_init_plan(b.spec, std::move(ctx));
+  if (!plan_or.ok()) return std::move(plan_or).error().wrap(b.where());
   InitPlan plan = std::move(*plan_or);
   // Socket activation (sd_listen_fds(3)): fds 3.. passed to the runtime go on to the container,
   // ahead of --preserve-fds, and the process is told about them as runc does.
@@ -209,38 +337,7 @@ Result<Launched> launch_container(const std::string& root, Syscalls& sys, const 
     plan.env.push_back(std::string("LISTEN_FDS=") + listen);
     plan.env.push_back("LISTEN_PID=1");
   }
-
-  const int min_fd = 3 + plan.preserve_fds;
-  UniqueFd start_read, start_write;
-  if (foreground) {
-    int p[2];
-    if (::pipe2(p, O_CLOEXEC) != 0) return errno_error("pipe");
-    start_read.reset(p[0]);
-    start_write.reset(p[1]);
-  } else {
-    const std::string fifo = fifo_path(root, o.id);
-    if (::mkfifo(fifo.c_str(), 0600) != 0) return errno_error("creating " + fifo);
-    // O_RDWR never blocks; the init keeps this reader open and `start` writes one byte.
-    start_read.reset(::open(fifo.c_str(), O_RDWR | O_CLOEXEC));
-    if (!start_read) return errno_error("opening " + fifo);
-  }
-  STACK_TRY(start_read, lift_fd(std::move(start_read), min_fd));
-  int sp[2];
-  if (::socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sp) != 0) return errno_error("socketpair");
-  UniqueFd parent_sock(sp[0]);
-  STACK_TRY(UniqueFd child_sock, lift_fd(UniqueFd(sp[1]), min_fd));
-  UniqueFd console;
-  if (plan.terminal) {
-    int fd = o.console_fd >= 0 ? ::fcntl(o.console_fd, F_DUPFD_CLOEXEC, min_fd) : -1;
-    if (o.console_fd < 0) {
-      auto connected = connect_unix(o.console_socket);
-      if (!connected.ok()) return std::move(connected).error().wrap("--console-socket");
-      fd = *connected;
-    } else if (fd < 0) {
-      return errno_error("console socket");
-    }
-    STACK_TRY(console, lift_fd(UniqueFd(fd), min_fd));
-  }
+  STACK_TRY(InitFds fds, open_init_fds(root, o, plan, foreground));
 
   // Joining a pid namespace only affects children, so the parent joins it around clone.
   UniqueFd own_pidns;
@@ -249,92 +346,39 @@ Result<Launched> launch_container(const std::string& root, Syscalls& sys, const 
     own_pidns.reset(::open("/proc/self/ns/pid", O_RDONLY | O_CLOEXEC));
     if (::setns(j.fd.get(), CLONE_NEWPID) != 0) return errno_error("joining pid namespace " + j.path);
   }
-  int at_clone = plan.clone_flags & ~(CLONE_NEWCGROUP | CLONE_NEWTIME);
-  bool has_joins = std::any_of(plan.joins.begin(), plan.joins.end(),
-                               [](const NamespaceJoin& j) { return j.nstype != CLONE_NEWPID; });
-  if (has_joins) {
-    // New namespaces must belong to a joined user namespace: the child creates them after setns.
-    plan.unshare_flags = at_clone & ~CLONE_NEWPID;
-    at_clone &= CLONE_NEWPID;
-  }
+  const int at_clone = split_clone_flags(plan);
   UniqueFd cgroup_fd;
   if (host.layout == CgroupLayout::kV2) {
     STACK_TRY(cgroup_fd, job.cgroup->open_unified_dir());
   }
-
   sigset_t old_mask;
   ::sigprocmask(SIG_SETMASK, nullptr, &old_mask);
   InitIo io;
-  io.sync_fd = child_sock.get();
-  io.start_fd = start_read.get();
-  io.console_fd = console ? console.get() : -1;
+  io.sync_fd = fds.child_sock.get();
+  io.start_fd = fds.start_read.get();
+  io.console_fd = fds.console ? fds.console.get() : -1;
   pid_t pid = clone_init(at_clone, cgroup_fd ? cgroup_fd.get() : -1);
   if (pid == 0) {
     // The container's lock is an flock on an open file description the child shares: hold it
     // in the child and `start` would wait for the container to exit.
     lock.reset();
     cgroup_fd.reset();
-    parent_sock.reset();
-    start_write.reset();
+    fds.parent_sock.reset();
+    fds.start_write.reset();
     init_main(plan, sys, io, child_mask ? *child_mask : old_mask);
   }
   int clone_errno = errno;
   if (own_pidns) (void)::setns(own_pidns.get(), CLONE_NEWPID);
   if (pid < 0) return errno_error("clone", clone_errno);
   job.child = pid;
-  child_sock.reset();
-  console.reset();
-  if (!foreground) start_read.reset();
+  fds.child_sock.reset();
+  fds.console.reset();
+  if (!foreground) fds.start_read.reset();
 
-  if (plan.needs_id_maps) {
-    STACK_TRY_VOID(write_id_map(pid, "uid_map", spec.linux.uid_mappings));
-    STACK_TRY_VOID(write_id_map(pid, "gid_map", spec.linux.gid_mappings));
-  }
-  STACK_TRY_VOID(sync_send(parent_sock.get(), SyncMsg::kContinue));
-  // The init sets up its mounts meanwhile and waits for this second message (init.cpp).
-  if (!cgroup_fd) STACK_TRY_VOID(job.cgroup->add_process(pid));
-  STACK_TRY_VOID(sync_send(parent_sock.get(), SyncMsg::kContinue));
-  for (;;) {
-    UniqueFd passed;
-    auto msg = sync_recv(parent_sock.get(), &passed);
-    if (!msg.ok()) return std::move(msg).error();
-    if (msg->first == SyncMsg::kReady) break;
-    if (msg->first == SyncMsg::kError) return sync_error(msg->second);
-    if (msg->first == SyncMsg::kSeccompFd) {
-      if (!passed) return Error(EPROTO, "the container init sent no seccomp listener");
-      std::string state = hook_state(o.id, "creating", pid, bundle, spec.annotations);
-      STACK_TRY_VOID(send_seccomp_listener(*spec.linux.seccomp, pid, state, passed.get()));
-      passed.reset();
-      STACK_TRY_VOID(sync_send(parent_sock.get(), SyncMsg::kContinue));
-      continue;
-    }
-    if (msg->first == SyncMsg::kCreateHooks) {
-      std::string state = hook_state(o.id, "creating", pid, bundle, spec.annotations);
-      STACK_TRY_VOID(run_hooks(spec.hooks.prestart, state, "prestart"));
-      STACK_TRY_VOID(run_hooks(spec.hooks.create_runtime, state, "createRuntime"));
-      STACK_TRY_VOID(sync_send(parent_sock.get(), SyncMsg::kContinue, state));
-    }
-  }
-
-  StoredState stored;
-  stored.id = o.id;
-  stored.pid = pid;
-  STACK_TRY(ProcStat pstat, read_proc_stat(pid));
-  stored.pid_start_time = pstat.start_time;
-  stored.bundle = bundle;
-  stored.rootfs = spec.root.path;
-  stored.created = now_rfc3339();
-  stored.owner = "root";
-  stored.annotations = spec.annotations;
-  stored.cgroup_paths = job.cgroup->paths();
-  stored.cgroup_created = job.cgroup->created_dirs();
-  stored.keep_config = !spec.hooks.poststart.empty() || !spec.hooks.poststop.empty();
-  // exec needs the container's process settings (seccomp, capabilities) later.
-  STACK_TRY_VOID(write_file_atomic(dir + "/config.json", config_text, 0600, Durability::kNoSync));
-  STACK_TRY_VOID(save_state(root, stored));
-  if (!o.pid_file.empty()) STACK_TRY_VOID(write_file_atomic(o.pid_file, std::to_string(pid), 0644, Durability::kNoSync));
+  STACK_TRY_VOID(drive_setup(b, o.id, pid, fds.parent_sock.get(), *job.cgroup, plan.needs_id_maps, cgroup_fd.valid()));
+  STACK_TRY_VOID(record_state(root, o, b, pid, *job.cgroup));
   job.committed = true;
-  return Launched{pid, std::move(start_write)};
+  return Launched{pid, std::move(fds.start_write)};
 }
 
 Result<CgroupHost> host_cgroups() {
