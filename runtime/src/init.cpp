@@ -65,11 +65,16 @@ Status run_init_steps(const InitPlan& plan, Syscalls& sys, InitIo& io) {
   // parent does it while the init sets up mounts; the init waits for it only where it matters:
   // before creating its cgroup namespace (whose root is the cgroup it is in), else before it
   // reports ready, so the user process always starts inside the container's limits.
+  // Every later message exchange with the parent first consumes "placed", so replies cannot be
+  // mistaken for it.
   bool placed = false;
-  if (plan.clone_flags & CLONE_NEWCGROUP) {
-    STACK_TRY_VOID(wait_for_parent(io));
+  auto ensure_placed = [&]() -> Status {
+    if (placed) return {};
     placed = true;
-  }
+    return wait_for_parent(io);
+  };
+  const bool listener = plan.seccomp && plan.seccomp->wants_listener;
+  if (plan.clone_flags & CLONE_NEWCGROUP) STACK_TRY_VOID(ensure_placed());
   STACK_TRY_VOID(enter_namespaces(plan, sys));
   UniqueFd root_fd;
   STACK_TRY_VOID(prepare_rootfs(plan, sys, root_fd));
@@ -78,8 +83,7 @@ Status run_init_steps(const InitPlan& plan, Syscalls& sys, InitIo& io) {
   if (plan.hooks_sync) {
     // prestart and createRuntime hooks run in the parent now, createContainer hooks here, all
     // before pivot_root as the runtime spec orders them.
-    if (!placed) STACK_TRY_VOID(wait_for_parent(io));
-    placed = true;
+    STACK_TRY_VOID(ensure_placed());
     if (io.sync_fd >= 0) {
       STACK_TRY_VOID(sync_send(io.sync_fd, SyncMsg::kCreateHooks));
       STACK_TRY_VOID(wait_for_parent(io));
@@ -96,7 +100,7 @@ Status run_init_steps(const InitPlan& plan, Syscalls& sys, InitIo& io) {
   // (seccomp(2)); with it, as late as possible so the filter need not allow our own calls.
   // A filter with a listener is loaded before "ready" whatever no_new_privileges says: after
   // start the parent that hands the listener on may be gone (create).
-  const bool listener = plan.seccomp && plan.seccomp->wants_listener;
+  if (listener) STACK_TRY_VOID(ensure_placed());
   if (!plan.no_new_privileges) STACK_TRY_VOID(load_seccomp_filter(plan, sys, io));
   STACK_TRY_VOID(switch_user(plan, sys));
   STACK_TRY_VOID(with_context(sys.chdir(plan.cwd), "process.cwd " + plan.cwd));
@@ -105,7 +109,7 @@ Status run_init_steps(const InitPlan& plan, Syscalls& sys, InitIo& io) {
   STACK_TRY_VOID(with_context(sys.close_range(3 + static_cast<unsigned>(plan.preserve_fds), ~0U, CLOSE_RANGE_CLOEXEC),
                               "closing inherited fds"));
   STACK_TRY(io.exec_path, find_executable(plan, sys));
-  if (!placed) STACK_TRY_VOID(wait_for_parent(io));
+  STACK_TRY_VOID(ensure_placed());
   if (plan.no_new_privileges && listener) STACK_TRY_VOID(load_seccomp_filter(plan, sys, io));
   if (io.sync_fd >= 0) STACK_TRY_VOID(sync_send(io.sync_fd, SyncMsg::kReady));
   STACK_TRY_VOID(wait_for_start(io));

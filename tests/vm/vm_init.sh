@@ -15,8 +15,11 @@ set -euo pipefail
 export PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
 
 readonly STATE_ROOT=/run/stack-runtime
-readonly ROOTFS=/tmp/rootfs
-readonly BUNDLES=/tmp/bundles
+# Scratch space on the guest's tmpfs /run: /tmp is left alone, because the build directory
+# (and so the runtime and probe this script runs) may live below the host's /tmp.
+readonly SCRATCH=/run/vm-scratch
+readonly ROOTFS=$SCRATCH/rootfs
+readonly BUNDLES=$SCRATCH/bundles
 readonly PARENT=stack-vm              # cgroup made here, so that delete must leave it alone
 readonly CG=/sys/fs/cgroup/$PARENT
 
@@ -28,13 +31,13 @@ CHECK=vm                              # prefix of the result keys: the running c
 result() { echo "VM-RESULT $CHECK.$1=$2"; }
 
 # Everything the kernel leaves to init: the pseudo filesystems, cgroup2 with every controller
-# delegated to children, and tmpfs for the places the runtime writes (the 9p / is read-only).
+# delegated to children, and tmpfs on /run for the places the runtime writes (the 9p / is read-only).
 setup_vm() {
   mount -t proc proc /proc
   mount -t sysfs sysfs /sys
   mount -t cgroup2 cgroup2 /sys/fs/cgroup
   mount -t tmpfs tmpfs /run
-  mount -t tmpfs tmpfs /tmp
+  mkdir -p "$SCRATCH"
   mkdir /dev/pts /dev/shm
   mount -t devpts devpts /dev/pts
   mount -t tmpfs tmpfs /dev/shm
@@ -103,9 +106,9 @@ leftovers() {
 check_detect() {
   new_bundle detect '["sh","-c","echo inner_cgroup=$(cat /proc/self/cgroup); echo inner_memory_max=$(cat /sys/fs/cgroup/memory.max); echo inner_pids_max=$(cat /sys/fs/cgroup/pids.max)"]' \
     '{"memory":{"limit":67108864},"pids":{"limit":20}}'
-  rt create --bundle "$BUNDLES/detect" --pid-file /tmp/detect.pid detect >/tmp/detect.out 2>&1
+  rt create --bundle "$BUNDLES/detect" --pid-file $SCRATCH/detect.pid detect >$SCRATCH/detect.out 2>&1
   local pid
-  pid=$(cat /tmp/detect.pid)
+  pid=$(cat $SCRATCH/detect.pid)
   result host_cgroup "$(cat "/proc/$pid/cgroup")"
   result host_memory_max "$(cat "$CG/detect/memory.max")"
   result host_pids_max "$(cat "$CG/detect/pids.max")"
@@ -113,7 +116,7 @@ check_detect() {
   rt start detect
   wait_status detect stopped
   rt delete detect
-  results_from /tmp/detect.out
+  results_from $SCRATCH/detect.out
   leftovers
 }
 
@@ -122,20 +125,20 @@ check_oom() {
   local res='{"memory":{"limit":33554432}}'
   new_bundle oom '["/bin/probe","alloc","200"]' "$res"
   local rc=0
-  rt run --bundle "$BUNDLES/oom" oom >/tmp/oom.out 2>&1 || rc=$?
+  rt run --bundle "$BUNDLES/oom" oom >$SCRATCH/oom.out 2>&1 || rc=$?
   result run_exit "$rc"
   # memory.events is hierarchical: the parent counts the kills of the (now removed) child.
   result parent_oom_kill "$(awk '$1 == "oom_kill" {print $2}' "$CG/memory.events")"
   # The container's own memory.events, read before delete.
   new_bundle oom2 '["/bin/probe","alloc","200"]' "$res"
-  rt create --bundle "$BUNDLES/oom2" oom2 >/tmp/oom2.out 2>&1
+  rt create --bundle "$BUNDLES/oom2" oom2 >$SCRATCH/oom2.out 2>&1
   rt start oom2
   wait_status oom2 stopped
   result container_oom_kill "$(awk '$1 == "oom_kill" {print $2}' "$CG/oom2/memory.events")"
   result container_memory_max "$(cat "$CG/oom2/memory.max")"
   rt delete oom2
   # Neither container may get as far as printing "allocated".
-  result probe_output "$(cat /tmp/oom.out /tmp/oom2.out | grep -c allocated || true)"
+  result probe_output "$(cat $SCRATCH/oom.out $SCRATCH/oom2.out | grep -c allocated || true)"
   leftovers
 }
 
@@ -143,10 +146,10 @@ check_oom() {
 check_pids() {
   new_bundle pids '["/bin/probe","fork","50"]' '{"pids":{"limit":10}}'
   local rc=0
-  rt run --bundle "$BUNDLES/pids" pids >/tmp/pids.out 2>&1 || rc=$?
+  rt run --bundle "$BUNDLES/pids" pids >$SCRATCH/pids.out 2>&1 || rc=$?
   result run_exit "$rc"
   local line
-  line=$(grep '^forked=' /tmp/pids.out || true)
+  line=$(grep '^forked=' $SCRATCH/pids.out || true)
   result forked "$(sed -n 's/^forked=\([0-9]*\).*/\1/p' <<<"$line")"
   result fork_error "$(sed -n 's/.*error=//p' <<<"$line")"
   leftovers
@@ -157,9 +160,9 @@ check_cpu() {
   new_bundle cpu '["sh","-c","echo cpu_max=$(cat /sys/fs/cgroup/cpu.max); echo cpu_weight=$(cat /sys/fs/cgroup/cpu.weight)"]' \
     '{"cpu":{"shares":1024,"quota":50000,"period":100000}}'
   local rc=0
-  rt run --bundle "$BUNDLES/cpu" cpu >/tmp/cpu.out 2>&1 || rc=$?
+  rt run --bundle "$BUNDLES/cpu" cpu >$SCRATCH/cpu.out 2>&1 || rc=$?
   result run_exit "$rc"
-  results_from /tmp/cpu.out
+  results_from $SCRATCH/cpu.out
   leftovers
 }
 
@@ -171,16 +174,16 @@ check_io() {
   new_bundle io "$cmd" '{"blockIO":{"weight":500}}'
   local rc=0
   CHECK=io.iocost
-  rt run --bundle "$BUNDLES/io" io >/tmp/io_iocost.out 2>&1 || rc=$?
+  rt run --bundle "$BUNDLES/io" io >$SCRATCH/io_iocost.out 2>&1 || rc=$?
   result run_exit "$rc"
-  results_from /tmp/io_iocost.out
+  results_from $SCRATCH/io_iocost.out
   leftovers
   modprobe bfq
   rc=0
   CHECK=io.bfq
-  rt run --bundle "$BUNDLES/io" io >/tmp/io_bfq.out 2>&1 || rc=$?
+  rt run --bundle "$BUNDLES/io" io >$SCRATCH/io_bfq.out 2>&1 || rc=$?
   result run_exit "$rc"
-  results_from /tmp/io_bfq.out
+  results_from $SCRATCH/io_bfq.out
   leftovers
 }
 
@@ -196,12 +199,12 @@ check_devices() {
   args=$(jq -cn --arg s "$script" '["sh","-c",$s]')
   local caps='.process.capabilities |= map_values(. + ["CAP_MKNOD"])'
   new_bundle devices "$args" '{}' "$caps"
-  rt run --bundle "$BUNDLES/devices" devices >/tmp/devices.out 2>&1 || true
-  results_from /tmp/devices.out
+  rt run --bundle "$BUNDLES/devices" devices >$SCRATCH/devices.out 2>&1 || true
+  results_from $SCRATCH/devices.out
   new_bundle devices_allow "$args" \
     '{"devices":[{"allow":false,"access":"rwm"},{"allow":true,"type":"b","major":8,"minor":0,"access":"r"}]}' "$caps"
-  rt run --bundle "$BUNDLES/devices_allow" devices_allow >/tmp/devices_allow.out 2>&1 || true
-  result allow.sda_read "$(sed -n 's/^sda_read=//p' /tmp/devices_allow.out)"
+  rt run --bundle "$BUNDLES/devices_allow" devices_allow >$SCRATCH/devices_allow.out 2>&1 || true
+  result allow.sda_read "$(sed -n 's/^sda_read=//p' $SCRATCH/devices_allow.out)"
   leftovers
 }
 
@@ -231,13 +234,13 @@ check_update() {
     '{"memory":{"limit":67108864,"swap":134217728},"pids":{"limit":20},"unified":{"memory.high":"50331648"}}' \
     '.linux.cgroupsPath = "/stack-vm/nest/a/update"'
   local dir=$CG/nest/a/update
-  rt create --bundle "$BUNDLES/update" update >/tmp/update.out 2>&1
+  rt create --bundle "$BUNDLES/update" update >$SCRATCH/update.out 2>&1
   rt start update
   result swap_max "$(cat "$dir/memory.swap.max")"
   result memory_high "$(cat "$dir/memory.high")"
   result exec_cgroup "$(rt exec update cat /proc/self/cgroup 2>&1)"
   rt update --memory 134217728 --pids-limit 30 --cpu-quota 20000 --cpu-period 100000 update \
-    >>/tmp/update.out 2>&1
+    >>$SCRATCH/update.out 2>&1
   result updated.memory_max "$(cat "$dir/memory.max")"
   result updated.pids_max "$(cat "$dir/pids.max")"
   result updated.cpu_max "$(cat "$dir/cpu.max")"
@@ -253,15 +256,15 @@ check_runc() {
   new_bundle runc '["sh","-c","echo cpu_max=$(cat /sys/fs/cgroup/cpu.max); echo cpu_weight=$(cat /sys/fs/cgroup/cpu.weight); echo memory_max=$(cat /sys/fs/cgroup/memory.max); echo pids_max=$(cat /sys/fs/cgroup/pids.max)"]' \
     '{"cpu":{"shares":1024,"quota":50000,"period":100000},"memory":{"limit":67108864},"pids":{"limit":20}}'
   local rc=0
-  "$RUNC" --root /run/runc run --bundle "$BUNDLES/runc" runc >/tmp/runc.out 2>&1 || rc=$?
+  "$RUNC" --root /run/runc run --bundle "$BUNDLES/runc" runc >$SCRATCH/runc.out 2>&1 || rc=$?
   result runc.run_exit "$rc"
-  sed 's/^/runc./' /tmp/runc.out >/tmp/runc.results
-  results_from /tmp/runc.results
+  sed 's/^/runc./' $SCRATCH/runc.out >$SCRATCH/runc.results
+  results_from $SCRATCH/runc.results
   rc=0
-  rt run --bundle "$BUNDLES/runc" stack >/tmp/runc_stack.out 2>&1 || rc=$?
+  rt run --bundle "$BUNDLES/runc" stack >$SCRATCH/runc_stack.out 2>&1 || rc=$?
   result stack.run_exit "$rc"
-  sed 's/^/stack./' /tmp/runc_stack.out >/tmp/runc_stack.results
-  results_from /tmp/runc_stack.results
+  sed 's/^/stack./' $SCRATCH/runc_stack.out >$SCRATCH/runc_stack.results
+  results_from $SCRATCH/runc_stack.results
   leftovers
 }
 
@@ -286,7 +289,7 @@ run_check() {
 # Everything the containers and runtimes printed, for the driver to show on failure; then off.
 power_off() {
   local rc=$? f
-  for f in /tmp/*.out; do [[ -e $f ]] && sed "s|^|VM-LOG ${f##*/}: |" "$f"; done
+  for f in "$SCRATCH"/*.out; do [[ -e $f ]] && sed "s|^|VM-LOG ${f##*/}: |" "$f"; done
   echo "VM-EXIT rc=$rc"
   sync
   exec /bin/busybox poweroff -f
