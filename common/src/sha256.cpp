@@ -9,20 +9,38 @@
 
 namespace stack {
 
-std::string sha256_hex(std::string_view data) {
-  unsigned char md[SHA256_DIGEST_LENGTH];
-  SHA256_CTX ctx;
-  SHA256_Init(&ctx);
-  SHA256_Update(&ctx, data.data(), data.size());
-  SHA256_Final(md, &ctx);
+namespace {
+
+std::string to_hex(const unsigned char* md) {
   static const char* kHex = "0123456789abcdef";
   std::string out;
   out.reserve(2 * SHA256_DIGEST_LENGTH);
-  for (unsigned char byte : md) {
-    out.push_back(kHex[byte >> 4]);
-    out.push_back(kHex[byte & 15]);
+  for (int i = 0; i < SHA256_DIGEST_LENGTH; ++i) {
+    out.push_back(kHex[md[i] >> 4]);
+    out.push_back(kHex[md[i] & 15]);
   }
   return out;
+}
+
+}  // namespace
+
+struct Sha256::State {
+  SHA256_CTX ctx;
+};
+
+Sha256::Sha256() : state_(new State) { SHA256_Init(&state_->ctx); }
+Sha256::~Sha256() { delete state_; }
+void Sha256::update(const void* data, size_t size) { SHA256_Update(&state_->ctx, data, size); }
+std::string Sha256::hex_digest() {
+  unsigned char md[SHA256_DIGEST_LENGTH];
+  SHA256_Final(md, &state_->ctx);
+  return to_hex(md);
+}
+
+std::string sha256_hex(std::string_view data) {
+  Sha256 hasher;
+  hasher.update(data);
+  return hasher.hex_digest();
 }
 
 }  // namespace stack

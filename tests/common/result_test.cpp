@@ -62,6 +62,19 @@ TEST_CASE("sha256_hex matches the known digest", "[common]") {
   CHECK(sha256_hex("abc") == "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
 }
 
+TEST_CASE("Sha256 streams to the same digest as one call", "[common]") {
+  Sha256 hasher;
+  hasher.update("ab");
+  hasher.update(std::string_view("c"));
+  CHECK(hasher.hex_digest() == "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+  // 1 MiB in uneven pieces, against the one-shot digest.
+  std::string big(1 << 20, 'x');
+  for (size_t i = 0; i < big.size(); ++i) big[i] = static_cast<char>(i * 7);
+  Sha256 pieces;
+  for (size_t at = 0; at < big.size(); at += 4099) pieces.update(big.data() + at, std::min<size_t>(4099, big.size() - at));
+  CHECK(pieces.hex_digest() == sha256_hex(big));
+}
+
 TEST_CASE("RecordingSyscalls records calls and injects failures", "[common]") {
   RecordingSyscalls sys;
   sys.fail_on("pivot_root", EINVAL);
