@@ -12,7 +12,4 @@ namespace stack::runtime {
 // into the per-hierarchy mounts of the host's layout.
 Result<std::vector<MountStep>> plan_mounts(const Spec& spec, const PlanContext& ctx);
 
-// Lexically normalised absolute path ("/a/./b/../c" → "/a/c"); never climbs above "/".
-std::string clean_path(const std::string& path);
-
 }  // namespace stack::runtime

@@ -8,6 +8,7 @@
 #include <set>
 
 #include "mount_options.h"
+#include "stack/common/path.h"
 #include "plan_internal.h"
 
 namespace stack::runtime {
@@ -114,24 +115,6 @@ Status plan_cgroup_mount(const PlanContext& ctx, bool cgroupns, MountStep base,
 
 }  // namespace
 
-std::string clean_path(const std::string& path) {
-  std::vector<std::string> parts;
-  size_t i = 0;
-  while (i <= path.size()) {
-    size_t j = path.find('/', i);
-    if (j == std::string::npos) j = path.size();
-    std::string part = path.substr(i, j - i);
-    if (part == "..") {
-      if (!parts.empty()) parts.pop_back();
-    } else if (!part.empty() && part != ".") {
-      parts.push_back(part);
-    }
-    i = j + 1;
-  }
-  std::string out;
-  for (const auto& p : parts) out += "/" + p;
-  return out.empty() ? "/" : out;
-}
 
 Result<std::vector<MountStep>> plan_mounts(const Spec& spec, const PlanContext& ctx) {
   std::vector<MountStep> out;

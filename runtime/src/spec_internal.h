@@ -25,7 +25,6 @@ std::string key_path(const std::string& path, const std::string& key);
 
 // Lexical clean as Go's filepath.Clean: collapses "//", "." and "..", drops a trailing "/";
 // ".." never climbs above "/" in an absolute path.
-std::string clean_path(const std::string& path);
 bool is_absolute(const std::string& path);
 
 // Walks a parsed document. Conversions never throw: a value of the wrong type or out of range

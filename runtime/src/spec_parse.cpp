@@ -7,6 +7,7 @@
 #include <set>
 
 #include "spec_internal.h"
+#include "stack/common/path.h"
 
 namespace stack::runtime {
 namespace spec_detail {

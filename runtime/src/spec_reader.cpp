@@ -2,6 +2,7 @@
 #include <limits>
 
 #include "spec_internal.h"
+#include "stack/common/path.h"
 
 namespace stack::runtime::spec_detail {
 namespace {
@@ -49,34 +50,6 @@ std::string key_path(const std::string& path, const std::string& key) {
 
 bool is_absolute(const std::string& path) { return !path.empty() && path[0] == '/'; }
 
-std::string clean_path(const std::string& path) {
-  if (path.empty()) return ".";
-  const bool absolute = path[0] == '/';
-  std::vector<std::string> parts;
-  size_t pos = 0;
-  while (pos <= path.size()) {
-    size_t next = path.find('/', pos);
-    if (next == std::string::npos) next = path.size();
-    std::string part = path.substr(pos, next - pos);
-    pos = next + 1;
-    if (part.empty() || part == ".") continue;
-    if (part == "..") {
-      if (!parts.empty() && parts.back() != "..") {
-        parts.pop_back();
-      } else if (!absolute) {
-        parts.push_back(part);  // a relative path keeps its leading ".."; "/.." is "/"
-      }
-      continue;
-    }
-    parts.push_back(std::move(part));
-  }
-  std::string out = absolute ? "/" : "";
-  for (size_t i = 0; i < parts.size(); ++i) {
-    if (i > 0) out += '/';
-    out += parts[i];
-  }
-  return out.empty() ? "." : out;
-}
 
 void Reader::fail(const std::string& path, const std::string& problem) {
   errors_.push_back(path + ": " + problem);

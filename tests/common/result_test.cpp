@@ -6,6 +6,7 @@
 #include <cstdlib>
 
 #include "stack/common/atomic_file.h"
+#include "stack/common/path.h"
 #include "stack/common/result.h"
 #include "stack/common/sha256.h"
 #include "stack/common/syscalls.h"
@@ -60,6 +61,17 @@ TEST_CASE("write_file_atomic replaces content and leaves no temporary file", "[c
 TEST_CASE("sha256_hex matches the known digest", "[common]") {
   CHECK(sha256_hex("") == "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
   CHECK(sha256_hex("abc") == "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+}
+
+TEST_CASE("clean_path cleans lexically as Go's path.Clean", "[common]") {
+  CHECK(clean_path("") == ".");
+  CHECK(clean_path("/") == "/");
+  CHECK(clean_path("/a/./b/../c/") == "/a/c");
+  CHECK(clean_path("/../x") == "/x");
+  CHECK(clean_path("a/../../x") == "../x");
+  CHECK(clean_path("./a//b/") == "a/b");
+  CHECK(clean_path("a/..") == ".");
+  CHECK(clean_path("../../a/b/../..") == "../..");
 }
 
 TEST_CASE("Sha256 streams to the same digest as one call", "[common]") {
