@@ -1,8 +1,5 @@
 // Content store: verified blob ingestion, resume, index, chain ids and garbage collection.
-#include <sched.h>
-#include <sys/mount.h>
 #include <sys/stat.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <catch2/catch.hpp>
@@ -337,51 +334,4 @@ TEST_CASE("garbage collection waits for leases and refuses an unreadable index")
   CHECK(refused.error().to_string() ==
         store.root() + "/index.json: not a valid image index; not collecting garbage");
   CHECK(store.has_blob(kHelloDigest));
-}
-
-namespace {
-
-// In a child with its own mount namespace: a 64 KiB tmpfs as the store, a 1 MiB blob.
-// Reports "<error>|<blobs entries>|<ingest entries>" through the pipe.
-void enospc_child(int out_fd, const std::string& root) {
-  std::string report;
-  if (::unshare(CLONE_NEWNS) != 0 || ::mount(nullptr, "/", nullptr, MS_REC | MS_PRIVATE, nullptr) != 0 ||
-      ::mount("tmpfs", root.c_str(), "tmpfs", 0, "size=64k") != 0) {
-    report = "setup failed";
-  } else {
-    auto store = ContentStore::open(root + "/images");
-    std::string big(1 << 20, 'x');
-    std::string digest = "sha256:" + stack::sha256_hex(big);
-    auto w = store->begin_blob(digest, static_cast<int64_t>(big.size()), "big");
-    stack::Status st = w->write(big.data(), big.size());
-    report = (st.ok() ? std::string("no error") : st.error().to_string()) + "|" +
-             std::to_string(names_in(root + "/images/blobs/sha256").size()) + "|" +
-             std::to_string(names_in(root + "/images/ingest").size()) + "|" + digest;
-  }
-  (void)!::write(out_fd, report.data(), report.size());
-  ::_exit(0);
-}
-
-}  // namespace
-
-TEST_CASE("a full disk fails the write naming the blob and leaves nothing behind") {
-  if (::geteuid() != 0) {
-    WARN("needs root for a private tmpfs; skipped");
-    return;
-  }
-  TempDir dir;
-  int fds[2];
-  REQUIRE(::pipe(fds) == 0);
-  pid_t pid = ::fork();
-  REQUIRE(pid >= 0);
-  if (pid == 0) enospc_child(fds[1], dir.path);
-  ::close(fds[1]);
-  std::string report;
-  char buf[512];
-  for (ssize_t n; (n = ::read(fds[0], buf, sizeof buf)) > 0;) report.append(buf, static_cast<size_t>(n));
-  ::close(fds[0]);
-  int status = 0;
-  ::waitpid(pid, &status, 0);
-  std::string digest = report.substr(report.rfind('|') + 1);
-  CHECK(report == "write blob " + digest + ": No space left on device|0|0|" + digest);
 }
