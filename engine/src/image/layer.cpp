@@ -184,7 +184,8 @@ Result<UnpackStats> unpack_into(ByteSource& source, int root_fd, const UnpackLim
 }  // namespace
 
 Result<UnpackStats> unpack_layer(ByteSource& source, const std::string& name,
-                                 const std::string& target_dir, const UnpackLimits& limits) {
+                                 const std::string& target_dir, const UnpackLimits& limits,
+                                 const BeforePublish& before_publish) {
   const std::string label = name.empty() ? "layer" : "layer " + name;
   struct stat st;
   if (::lstat(target_dir.c_str(), &st) == 0)
@@ -197,6 +198,9 @@ Result<UnpackStats> unpack_layer(ByteSource& source, const std::string& name,
     UniqueFd root(::open(tmp.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
     if (!root) result = errno_error("open " + tmp);
     else result = unpack_into(source, root.get(), limits);
+  }
+  if (result.ok() && before_publish) {
+    if (auto st = before_publish(*result); !st.ok()) result = std::move(st).error();
   }
   if (result.ok() && ::renameat2(AT_FDCWD, tmp.c_str(), AT_FDCWD, target_dir.c_str(),
                                  RENAME_NOREPLACE) != 0) {

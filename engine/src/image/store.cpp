@@ -4,6 +4,7 @@
 #include <fcntl.h>
 #include <sys/file.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <cerrno>
 
@@ -102,6 +103,13 @@ Result<std::string> ContentStore::put_blob(std::string_view data) const {
   std::string digest = "sha256:" + sha256_hex(data);
   if (has_blob(digest)) return digest;
   auto writer = begin_blob(digest, static_cast<int64_t>(data.size()), "put " + digest);
+  // Another process (or thread) is putting the same bytes: it will publish them shortly.
+  for (int waited_ms = 0; !writer && writer.error().code == EAGAIN && waited_ms < 30'000;
+       waited_ms += 10) {
+    ::usleep(10'000);
+    if (has_blob(digest)) return digest;
+    writer = begin_blob(digest, static_cast<int64_t>(data.size()), "put " + digest);
+  }
   if (!writer) {
     if (writer.error().code == EEXIST) return digest;
     return std::move(writer).error();

@@ -4,6 +4,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <string>
 
 #include "stack/common/result.h"
@@ -56,9 +57,15 @@ struct UnpackStats {
 // layer. xattrs "trusted.overlay.*" in the tar are dropped (only whiteouts may produce them).
 // Ownership, modes (setuid/setgid/sticky kept), mtimes, xattrs, devices and fifos need root.
 //
+// `before_publish`, if set, runs after the tree is complete and before the rename; an error from
+// it rejects the layer like any other (a pull uses it to wait for the compressed blob's digest
+// and to compare the DiffID with the image config's before the layer becomes visible).
+//
 // `name` (a layer digest or file name) starts every error: `layer <name>: entry "a/../../x":
 // path escapes the layer`, `layer <name>: truncated: …`. Thread-safe for distinct targets.
+using BeforePublish = std::function<Status(const UnpackStats&)>;
 Result<UnpackStats> unpack_layer(ByteSource& source, const std::string& name,
-                                 const std::string& target_dir, const UnpackLimits& limits = {});
+                                 const std::string& target_dir, const UnpackLimits& limits = {},
+                                 const BeforePublish& before_publish = nullptr);
 
 }  // namespace stack::engine::image
