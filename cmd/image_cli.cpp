@@ -298,10 +298,8 @@ int run_images(const ImageGlobals& ig, const ImagesOptions& o) {
     r.size = human_size(static_cast<double>(size));
     rows.push_back(std::move(r));
   }
-  if (o.quiet) {
-    std::set<std::string> seen;
-    for (const auto& r : rows)
-      if (seen.insert(r.id).second) std::printf("%s\n", r.id.c_str());
+  if (o.quiet) {  // one ID per row, as Docker prints them (a tagged-twice image twice)
+    for (const auto& r : rows) std::printf("%s\n", r.id.c_str());
     return 0;
   }
   if (o.format == "json") {
@@ -467,7 +465,7 @@ int run_image_save(const ImageGlobals& ig, const std::string& output,
   // Written beside the target and renamed: a failed save leaves no half archive.
   std::string tmp = output + ".tmp-XXXXXX";
   UniqueFd fd(::mkstemp(tmp.data()));
-  if (!fd) return fail(errno_error("create " + tmp));
+  if (!fd) return fail(errno_error("create " + output));
   auto st = img::save_archive(*store, keys, fd.get());
   if (st.ok() && ::fsync(fd.get()) != 0) st = errno_error("fsync " + tmp);
   if (st.ok() && ::fchmod(fd.get(), 0644) != 0) st = errno_error("chmod " + tmp);
@@ -520,7 +518,7 @@ int run_login(const ImageGlobals& ig, const LoginOptions& o) {
   if (!store.ok()) return fail(store.error());
   img::RegistryClient client(registry_options(ig));
   auto st = client.check_login(server, creds);
-  if (!st.ok()) return fail(std::move(st).error().wrap("login to " + server));
+  if (!st.ok()) return fail(img::without_subject(std::move(st).error(), server).wrap("login to " + server));
   auto saved = store->set(server, creds);
   if (!saved.ok()) return fail(saved.error());
   std::printf("Login Succeeded\n");
@@ -532,6 +530,10 @@ int run_logout(const std::string& server_arg) {
   auto store = img::CredentialStore::load(img::CredentialStore::default_path());
   if (!store.ok()) return fail(store.error());
   auto st = store->erase(server);
+  if (!st.ok() && st.error().code == ENOENT) {
+    std::printf("Not logged in to %s\n", server.c_str());  // as Docker: not an error
+    return 0;
+  }
   if (!st.ok()) return fail(st.error());
   std::printf("Removing login credentials for %s\n", server.c_str());
   return 0;

@@ -335,3 +335,31 @@ TEST_CASE("garbage collection waits for leases and refuses an unreadable index")
         store.root() + "/index.json: not a valid image index; not collecting garbage");
   CHECK(store.has_blob(kHelloDigest));
 }
+
+TEST_CASE("garbage collection drops abandoned downloads and unpack temp trees, not live ones") {
+  TempDir dir;
+  ContentStore store = open_store(dir);
+  const std::string data = "partial content";
+  const std::string digest = "sha256:" + stack::sha256_hex(data);
+  {
+    auto w = store.begin_blob(digest, static_cast<int64_t>(data.size()) * 2, "abandoned");
+    REQUIRE(w.ok());
+    REQUIRE(w->write(data.data(), data.size()).ok());
+  }  // destroyed without commit: the partial file stays for a resume
+  const std::string other = "sha256:" + stack::sha256_hex("other");
+  auto live = store.begin_blob(other, 5, "live");
+  REQUIRE(live.ok());
+  REQUIRE(live->write("ot", 2).ok());
+  const std::string tmp = store.root() + "/layers/" + std::string(64, 'a') + ".tmp-Ab12Cd";
+  fs::create_directories(tmp + "/usr/bin");
+  REQUIRE(std::distance(fs::directory_iterator(store.root() + "/ingest"), {}) == 2);
+
+  auto gc = store.collect_garbage();
+  REQUIRE(gc.ok());
+  CHECK(gc->bytes_removed == data.size());
+  CHECK_FALSE(fs::exists(tmp));
+  // The live writer's file (flocked) survives and still commits.
+  REQUIRE(std::distance(fs::directory_iterator(store.root() + "/ingest"), {}) == 1);
+  REQUIRE(live->write("her", 3).ok());
+  CHECK(live->commit().ok());
+}

@@ -183,6 +183,7 @@ Status EntryWriter::write_file(struct archive* ar, struct archive_entry* entry, 
   const void* buf = nullptr;
   size_t size = 0;
   la_int64_t offset = 0;
+  la_int64_t end = 0;  // where the last data block ended
   for (;;) {
     int r = archive_read_data_block(ar, &buf, &size, &offset);
     if (r == ARCHIVE_EOF) break;
@@ -196,9 +197,11 @@ Status EntryWriter::write_file(struct archive* ar, struct archive_entry* entry, 
       size -= static_cast<size_t>(n);
       offset += n;
     }
+    end = offset;
   }
-  // Sparse entries end in a hole that no data block covers.
-  if (::ftruncate(fd.get(), archive_entry_size(entry)) != 0) return errno_error("truncate");
+  // Sparse entries may end in a hole that no data block covers.
+  if (end != archive_entry_size(entry) && ::ftruncate(fd.get(), archive_entry_size(entry)) != 0)
+    return errno_error("truncate");
   STACK_TRY_VOID(apply_fd_metadata(fd.get(), entry));
   struct timespec times[2];
   entry_times(entry, times);

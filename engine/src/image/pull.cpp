@@ -282,7 +282,7 @@ Result<bool> LayerPipeline::run() {
     if (!s->unpacked.ok() && s->unpacked.error().code != EAGAIN) {
       if (!first || first->code == ECANCELED) first = Error(s->unpacked.error());
     } else if (outcome && !outcome->ok()) {
-      Error e = outcome->error();
+      Error e = without_subject(outcome->error(), ref_.name());
       e.wrap("layer " + layer.digest);
       if (!first || first->code == ECANCELED) first = std::move(e);
     }
@@ -297,7 +297,9 @@ Result<bool> LayerPipeline::run() {
 Result<PullResult> pull_image(const ContentStore& store, RegistryClient& client,
                               const Reference& ref, const PullOptions& options) {
   const std::string label = "image " + ref.string();
-  auto fail = [&](Error e) -> Result<PullResult> { return std::move(e).wrap(label); };
+  auto fail = [&](Error e) -> Result<PullResult> {
+    return without_subject(std::move(e), ref.name()).wrap(label);
+  };
   Platform wanted = options.platform ? normalize_platform(*options.platform) : host_platform();
   Progress progress(options.observer);
 
@@ -319,6 +321,17 @@ Result<PullResult> pull_image(const ContentStore& store, RegistryClient& client,
                                   std::to_string(config->diff_ids.size())));
   }
 
+  if (options.platform && !resolved->from_index) {
+    // A single-platform image is what it is; asked for another platform, say so (Docker too
+    // refuses instead of storing an image that cannot run as requested).
+    Platform have =
+        normalize_platform(Platform{config->os, config->architecture, config->variant, ""});
+    if (have.os != wanted.os || have.architecture != wanted.architecture ||
+        (!wanted.variant.empty() && have.variant != wanted.variant)) {
+      return fail(Error(ENOENT, "the image is " + have.to_string() + " only, not " +
+                                    wanted.to_string()));
+    }
+  }
   LayerPipeline pipeline(store, client, ref, *resolved, *config, options, progress);
   auto downloaded = pipeline.run();
   if (!downloaded.ok()) return fail(std::move(downloaded).error());

@@ -63,7 +63,9 @@ Result<PushResult> push_image(const ContentStore& store, RegistryClient& client,
                               const std::string& source, const Reference& target,
                               const PushOptions& options) {
   const std::string label = "image " + target.string();
-  auto fail = [&](Error e) -> Result<PushResult> { return std::move(e).wrap(label); };
+  auto fail = [&](Error e) -> Result<PushResult> {
+    return without_subject(std::move(e), target.name()).wrap(label);
+  };
   auto entry = store.resolve(source);
   if (!entry) return fail(Error(ENOENT, "no such image: " + source));
   auto stored = read_stored_image(store, *entry);
@@ -81,9 +83,14 @@ Result<PushResult> push_image(const ContentStore& store, RegistryClient& client,
   PushResult result;
   std::vector<Descriptor> blobs = stored->manifest.layers;
   blobs.push_back(stored->manifest.config);  // config last, as registries expect it before PUT
+  // Progress is per layer, as Docker shows it; the config goes up silently.
+  const std::string config_digest = stored->manifest.config.digest;
+  auto emit_layer = [&](PullEvent::Kind kind, const std::string& id, uint64_t cur, uint64_t total) {
+    if (id != config_digest) emit(kind, id, cur, total);
+  };
   for (const auto& b : blobs) {
     uint64_t total = b.size > 0 ? static_cast<uint64_t>(b.size) : 0;
-    emit(PullEvent::Kind::kWaiting, b.digest, 0, total);
+    emit_layer(PullEvent::Kind::kWaiting, b.digest, 0, total);
   }
   for (const auto& b : blobs) {
     uint64_t total = b.size > 0 ? static_cast<uint64_t>(b.size) : 0;
@@ -91,7 +98,7 @@ Result<PushResult> push_image(const ContentStore& store, RegistryClient& client,
     if (!exists.ok()) return fail(std::move(exists).error().wrap("blob " + b.digest));
     if (*exists) {
       ++result.blobs_present;
-      emit(PullEvent::Kind::kAlreadyExists, b.digest, total, total);
+      emit_layer(PullEvent::Kind::kAlreadyExists, b.digest, total, total);
       continue;
     }
     if (!store.has_blob(b.digest)) {
@@ -103,18 +110,18 @@ Result<PushResult> push_image(const ContentStore& store, RegistryClient& client,
       if (!mounted.ok()) return fail(std::move(mounted).error().wrap("blob " + b.digest));
       if (*mounted) {
         ++result.blobs_mounted;
-        emit(PullEvent::Kind::kComplete, b.digest, total, total);
+        emit_layer(PullEvent::Kind::kComplete, b.digest, total, total);
         continue;
       }
     }
     auto st = upload_from_store(store, client, target, b, options.chunk_size,
-                                [&](uint64_t n) { emit(PullEvent::Kind::kDownloading, b.digest, n, total); });
+                                [&](uint64_t n) { emit_layer(PullEvent::Kind::kDownloading, b.digest, n, total); });
     if (!st.ok()) {
-      emit(PullEvent::Kind::kFailed, b.digest, 0, total);
+      emit_layer(PullEvent::Kind::kFailed, b.digest, 0, total);
       return fail(std::move(st).error().wrap("blob " + b.digest));
     }
     ++result.blobs_uploaded;
-    emit(PullEvent::Kind::kComplete, b.digest, total, total);
+    emit_layer(PullEvent::Kind::kComplete, b.digest, total, total);
   }
   // An OCI manifest may omit its mediaType; the shape then says it is one (parse_manifest).
   std::string media_type = stored->manifest.media_type;

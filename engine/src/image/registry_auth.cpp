@@ -1,5 +1,5 @@
 // The registry client's core: the handle pool, transport choice (https, then http for insecure
-// hosts), retries, and authentication (Basic, and Bearer tokens from a token server), with the
+// hosts; http, then https for loopback ones), retries, and authentication (Basic, and Bearer tokens from a token server), with the
 // caches that make later requests skip the 401 round trip.
 #include <algorithm>
 #include <random>
@@ -108,6 +108,12 @@ bool ClientCore::insecure(const std::string& domain) {
   if (is_insecure_default(r)) return true;
   const auto& list = options_.insecure_registries;
   return std::find(list.begin(), list.end(), domain) != list.end();
+}
+
+bool ClientCore::loopback(const std::string& domain) {
+  Reference r;
+  r.domain = domain;
+  return is_insecure_default(r);
 }
 
 std::string ClientCore::known_scheme(const std::string& host) {
@@ -238,7 +244,11 @@ Result<HttpResponse> ClientCore::request(const Target& target, HttpRequest req, 
   for (int attempt = 1;; ++attempt) {
     std::string scheme = known_scheme(target.host);
     bool probing = scheme.empty();
-    if (probing) scheme = "https";
+    // Loopback registries are tried in plain HTTP first (containerd does so for localhost):
+    // the traffic never leaves the host, and a TLS attempt would cost every short-lived
+    // `stack` process the loading of the system's CA bundle (~20 ms). Others: HTTPS first.
+    const bool loopback_first = probing && !is_absolute(rest) && loopback(target.domain);
+    if (probing) scheme = loopback_first ? "http" : "https";
     TransportFailure failure;
     Result<HttpResponse> resp = HttpResponse{};
     for (;;) {
@@ -255,8 +265,16 @@ Result<HttpResponse> ClientCore::request(const Target& target, HttpRequest req, 
       if (!resp.ok()) return std::move(resp).error();
       // Docker's fallback: an insecure registry that refuses TLS is spoken to in plain HTTP.
       if (failure.code != CURLE_OK && probing && scheme == "https" && !is_absolute(rest) &&
-          is_https_fallback(failure.code) && insecure(target.domain)) {
+          !loopback_first && is_https_fallback(failure.code) && insecure(target.domain)) {
         scheme = "http";
+        continue;
+      }
+      // A loopback registry that speaks only TLS: the plain request failed, or a TLS server
+      // answered it with 400 ("client sent an HTTP request to an HTTPS server").
+      if (loopback_first && scheme == "http" &&
+          (failure.code != CURLE_OK || (resp->status == 400))) {
+        scheme = "https";
+        failure = TransportFailure{};
         continue;
       }
       break;

@@ -155,4 +155,13 @@ Status RegistryClient::check_login(const std::string& registry_host, const Crede
   return registry_detail::status_error(registry_host, resp);
 }
 
+Error without_subject(Error e, std::string_view subject) {
+  if (subject.empty() || !std::string_view(e.message).starts_with(subject)) return e;
+  size_t colon = e.message.find(": ", subject.size());
+  // Only a subject word ("repo:tag", "repo@sha256:…"), not a sentence that begins with it.
+  if (colon == std::string::npos || e.message.find(' ', subject.size()) < colon) return e;
+  e.message.erase(0, colon + 2);
+  return e;
+}
+
 }  // namespace stack::engine::image

@@ -233,6 +233,7 @@ class ClientCore {
 
  private:
   bool insecure(const std::string& domain);
+  static bool loopback(const std::string& domain);  // localhost, 127.0.0.0/8, ::1
   std::optional<Credentials> credentials_for(const Target& target);
   Result<Token> fetch_token(const Target& target, const Challenge& bearer,
                             const std::optional<Credentials>& creds);

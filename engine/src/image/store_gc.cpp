@@ -107,6 +107,29 @@ Status check_index_readable(const std::string& root) {
   return {};
 }
 
+void sweep_leftovers(const std::string& root, GcStats& stats, std::vector<std::string>& failures) {
+  std::error_code ec;
+  for (const auto& e : std::filesystem::directory_iterator(root + "/ingest", ec)) {
+    const std::string path = e.path().string();
+    UniqueFd fd(::open(path.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC));
+    if (!fd || ::flock(fd.get(), LOCK_EX | LOCK_NB) != 0) continue;  // in use
+    struct stat st {};
+    ::fstat(fd.get(), &st);
+    if (::unlink(path.c_str()) != 0) {
+      failures.push_back(errno_error("remove " + path).message);
+      continue;
+    }
+    stats.bytes_removed += static_cast<uint64_t>(st.st_size);
+  }
+  for (const auto& e : std::filesystem::directory_iterator(root + "/layers", ec)) {
+    const std::string name = e.path().filename().string();
+    if (name.size() != 64 + 11 || name.compare(64, 5, ".tmp-") != 0) continue;
+    std::error_code rm;
+    std::filesystem::remove_all(e.path(), rm);
+    if (rm) failures.push_back("remove " + e.path().string() + ": " + rm.message());
+  }
+}
+
 }  // namespace
 
 Result<GcStats> ContentStore::collect_garbage() const {
@@ -148,6 +171,9 @@ Result<GcStats> ContentStore::collect_garbage() const {
     }
     stats.layers_removed++;
   }
+  // Leftovers of writers that died (no lease is held, so nobody is writing): partial downloads
+  // in ingest/ (unless a writer still holds its flock) and unpack temp trees in layers/.
+  sweep_leftovers(root_, stats, failures);
   if (!failures.empty()) {
     std::string all;
     for (const auto& f : failures) all += (all.empty() ? "" : "; ") + f;

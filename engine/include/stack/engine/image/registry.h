@@ -2,9 +2,10 @@
 // Distribution registry) over libcurl: manifests, blobs, uploads, and the auth flows (anonymous,
 // Basic, Bearer tokens from WWW-Authenticate challenges). See docs/images.md "Registries".
 //
-// Transport: HTTPS; plain HTTP only for hosts that are insecure by default (localhost,
-// 127.0.0.0/8, ::1, as Docker) or listed in RegistryOptions::insecure_registries, and then only
-// after HTTPS failed to connect or handshake (Docker's fallback). HTTP/2 is used where the
+// Transport: HTTPS; plain HTTP only for loopback hosts (localhost, 127.0.0.0/8, ::1: tried in
+// plain HTTP first, then HTTPS, as containerd does for localhost) and for hosts listed in
+// RegistryOptions::insecure_registries (only after HTTPS failed to connect or handshake,
+// Docker's fallback). HTTP/2 is used where the
 // server offers it over TLS. Transient failures (connect errors, resets, timeouts, HTTP 408,
 // 429, 5xx) are retried with exponential back-off; a blob download that broke part-way resumes
 // with a Range request from the last byte delivered.
@@ -104,6 +105,11 @@ struct BlobTransfer {
 };
 
 class RegistryClient;
+
+// The client's errors start with what was asked for ("127.0.0.1:5000/app:1: …"). A caller that
+// already names it in its own context removes it with this: a leading "<x>: " is dropped from
+// the message when <x> starts with `subject` (a repository name covers its tags and digests).
+Error without_subject(Error e, std::string_view subject);
 
 // A running set of blob downloads (see RegistryClient::fetch_blobs).
 class BlobFetch {

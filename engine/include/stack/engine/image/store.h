@@ -112,7 +112,8 @@ class ContentStore {
   // reference names yet. Release it (drop the fd) after tag().
   Result<UniqueFd> lease() const;
   // Removes blobs and layer dirs not reachable from the index (index → manifests → config and
-  // layers; config diff_ids → chain ids). EBUSY while any lease is held. Ingest files are kept.
+  // layers; config diff_ids → chain ids). EBUSY while any lease is held. Also removes
+  // partial downloads in ingest/ whose writer is gone (no flock) and unpack temp trees.
   Result<GcStats> collect_garbage() const;
 
   // <root>/layers/<hex of chain id>: without "sha256:" because overlayfs lowerdir= separates
