@@ -295,7 +295,7 @@ int run_images(const ImageGlobals& ig, const ImagesOptions& o) {
     } else {
       r.created = "N/A";
     }
-    r.size = human_size(static_cast<double>(size));
+    r.size = human_size(static_cast<double>(size), 3);
     rows.push_back(std::move(r));
   }
   if (o.quiet) {  // one ID per row, as Docker prints them (a tagged-twice image twice)

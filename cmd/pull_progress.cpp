@@ -9,7 +9,7 @@ namespace stack::cli {
 
 using engine::image::PullEvent;
 
-std::string human_size(double bytes) {
+std::string human_size(double bytes, int precision) {
   static const char* units[] = {"B", "kB", "MB", "GB", "TB", "PB"};
   int u = 0;
   while (bytes >= 1000.0 && u < 5) {
@@ -17,7 +17,7 @@ std::string human_size(double bytes) {
     ++u;
   }
   char buf[32];
-  std::snprintf(buf, sizeof buf, "%.3g%s", bytes, units[u]);
+  std::snprintf(buf, sizeof buf, "%.*g%s", precision, bytes, units[u]);
   return buf;
 }
 

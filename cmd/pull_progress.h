@@ -42,7 +42,8 @@ class ProgressDisplay final : public engine::image::PullObserver {
   std::chrono::steady_clock::time_point last_draw_{};
 };
 
-// Docker's human sizes: decimal units, three significant digits ("12.3MB", "512B").
-std::string human_size(double bytes);
+// Docker's human sizes (go-units HumanSizeWithPrecision): decimal units, `precision` significant
+// digits; progress bars use 4 ("12.35MB"), `images` uses 3 ("130MB").
+std::string human_size(double bytes, int precision = 4);
 
 }  // namespace stack::cli

@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # Sets up a fresh Debian 12 machine (as root), builds and installs stack into /usr/local/bin,
 # and runs it on the example stack. Until the engine lands, the demo is `stack config` (the
-# example compose file as stack understood it) and a container run by stack-runtime from a
-# busybox bundle: its own pid 1, hostname, capabilities and memory limit.
+# example compose file as stack understood it), a container run by stack-runtime from a busybox
+# bundle (its own pid 1, hostname, capabilities and memory limit), and an image's round trip
+# through a local registry: `image import` → `push` → `pull` into a fresh store → `images`, and
+# the pulled layer run read-only as a container's rootfs.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 build=${STACK_BUILD_DIR:-$root/build}
@@ -15,7 +17,12 @@ echo "\$ stack config   (in examples/webapp)"
 stack config
 
 bundle=$(mktemp -d /tmp/stack-demo.XXXXXX)
-trap 'rm -rf "$bundle"' EXIT
+registry_pid=
+cleanup() {
+  [ -z "$registry_pid" ] || kill "$registry_pid" 2>/dev/null || true
+  rm -rf "$bundle"
+}
+trap cleanup EXIT
 mkdir -p "$bundle/rootfs/bin" "$bundle/rootfs/proc" "$bundle/rootfs/sys" "$bundle/rootfs/dev"
 cp /bin/busybox "$bundle/rootfs/bin/"
 for applet in sh cat hostname grep ps; do ln -s busybox "$bundle/rootfs/bin/$applet"; done
@@ -28,3 +35,33 @@ mv "$bundle/config.new" "$bundle/config.json"
 echo
 echo "\$ stack-runtime run demo   (a busybox bundle from \`stack-runtime spec\`)"
 (cd "$bundle" && stack-runtime --root "$bundle/state" run "demo-$$")
+
+# --- images: the CNCF registry on 127.0.0.1, our push and pull -----------------------------------
+port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+mkdir -p "$bundle/registry"
+printf 'version: 0.1\nlog: {level: error, accesslog: {disabled: true}}\nstorage: {filesystem: {rootdirectory: %s}}\nhttp: {addr: 127.0.0.1:%s}\n' \
+  "$bundle/registry" "$port" >"$bundle/registry.yml"
+docker-registry serve "$bundle/registry.yml" >"$bundle/registry.log" 2>&1 &
+registry_pid=$!
+for _ in $(seq 50); do
+  (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null && break
+  sleep 0.1
+done
+image=127.0.0.1:$port/demo/busybox:1
+echo
+echo "\$ stack image import -c 'CMD [\"sh\"]' rootfs $image   (the bundle's rootfs)"
+stack --root "$bundle/one" image import -c 'CMD ["sh"]' "$bundle/rootfs" "$image"
+echo "\$ stack push $image"
+stack --root "$bundle/one" push "$image"
+echo "\$ stack pull $image   (into a fresh store)"
+stack --root "$bundle/two" pull "$image"
+echo "\$ stack images"
+stack --root "$bundle/two" images
+# The pulled layer, read-only, as the rootfs of a container.
+layer=$(stack --root "$bundle/two" image inspect "$image" | jq -r '.[0].LowerDirs[0]')
+jq --arg rootfs "$layer" '.root = {"path": $rootfs, "readonly": true}
+  | .process.args = ["sh", "-c", "echo hello from the pulled image; ls /bin | head -3"]
+  | del(.linux.resources)' "$bundle/config.json" >"$bundle/config.new"
+mv "$bundle/config.new" "$bundle/config.json"
+echo "\$ stack-runtime run   (rootfs: the pulled layer, read-only)"
+(cd "$bundle" && stack-runtime --root "$bundle/state" run "demo-image-$$")
