@@ -1,8 +1,10 @@
 // Content store: verified blob ingestion, resume, index, chain ids and garbage collection.
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <catch2/catch.hpp>
+#include <csignal>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -362,4 +364,144 @@ TEST_CASE("garbage collection drops abandoned downloads and unpack temp trees, n
   REQUIRE(std::distance(fs::directory_iterator(store.root() + "/ingest"), {}) == 1);
   REQUIRE(live->write("her", 3).ok());
   CHECK(live->commit().ok());
+}
+
+TEST_CASE("a blob of unknown digest is published under the digest of its bytes, read-only") {
+  TempDir dir;
+  auto store = open_store(dir);
+  auto w = store.begin_unknown_blob();
+  REQUIRE(w.ok());
+  auto second = store.begin_unknown_blob();  // each writer has its own ingest file
+  REQUIRE(second.ok());
+  auto ingest = names_in(store.root() + "/ingest");
+  REQUIRE(ingest.size() == 2);
+  for (const auto& name : ingest) CHECK(name.size() != 64);  // never a resumable name
+  second->abort();
+
+  REQUIRE(w->write("hello", 5).ok());
+  REQUIRE(w->write(" blob", 5).ok());
+  CHECK(w->offset() == 10);
+  CHECK(names_in(store.root() + "/blobs/sha256").empty());  // never visible before commit
+  auto digest = w->commit();
+  REQUIRE(digest.ok());
+  CHECK(*digest == kHelloDigest);
+  CHECK(*store.read_blob(kHelloDigest) == kHello);
+  struct stat st;
+  REQUIRE(::stat(store.blob_path(kHelloDigest).c_str(), &st) == 0);
+  CHECK((st.st_mode & 0777) == 0444);
+  CHECK(names_in(store.root() + "/ingest").empty());
+  auto again = w->commit();
+  REQUIRE_FALSE(again.ok());
+  CHECK(again.error().code == EBADF);
+}
+
+TEST_CASE("an unknown-digest blob already stored keeps the stored file and drops the new one") {
+  TempDir dir;
+  auto store = open_store(dir);
+  REQUIRE(store.put_blob(kHello).ok());
+  struct stat before;
+  REQUIRE(::stat(store.blob_path(kHelloDigest).c_str(), &before) == 0);
+  auto w = store.begin_unknown_blob();
+  REQUIRE(w.ok());
+  REQUIRE(w->write(kHello.data(), kHello.size()).ok());
+  auto digest = w->commit();
+  REQUIRE(digest.ok());
+  CHECK(*digest == kHelloDigest);
+  CHECK(names_in(store.root() + "/ingest").empty());
+  struct stat after;
+  REQUIRE(::stat(store.blob_path(kHelloDigest).c_str(), &after) == 0);
+  CHECK(after.st_ino == before.st_ino);  // not replaced by a rename
+  CHECK(names_in(store.root() + "/blobs/sha256").size() == 1);
+  CHECK(*store.read_blob(kHelloDigest) == kHello);
+}
+
+TEST_CASE("an aborted unknown-digest blob leaves nothing and refuses further use") {
+  TempDir dir;
+  auto store = open_store(dir);
+  auto w = store.begin_unknown_blob();
+  REQUIRE(w.ok());
+  REQUIRE(w->write(kHello.data(), kHello.size()).ok());
+  w->abort();
+  CHECK(names_in(store.root() + "/ingest").empty());
+  auto st = w->write("x", 1);
+  REQUIRE_FALSE(st.ok());
+  CHECK(st.error().code == EBADF);
+  CHECK_THAT(st.error().to_string(),
+             Catch::StartsWith("blob " + store.root() + "/ingest/") &&
+                 Catch::EndsWith(": writer is closed"));
+  CHECK_FALSE(w->commit().ok());
+  CHECK(names_in(store.root() + "/ingest").empty());
+  CHECK(names_in(store.root() + "/blobs/sha256").empty());
+}
+
+TEST_CASE("a failed write of an unknown-digest blob removes its ingest file") {
+  TempDir dir;
+  auto store = open_store(dir);
+  auto w = store.begin_unknown_blob();
+  REQUIRE(w.ok());
+  const std::string ingest_dir = store.root() + "/ingest";
+  const std::string ingest = ingest_dir + "/" + *names_in(ingest_dir).begin();
+  // A file size limit makes write(2) fail with EFBIG, even for root.
+  struct FsizeLimit {
+    struct rlimit old {};
+    void (*old_handler)(int) = SIG_DFL;
+    FsizeLimit() {
+      ::getrlimit(RLIMIT_FSIZE, &old);
+      old_handler = ::signal(SIGXFSZ, SIG_IGN);
+      struct rlimit small = old;
+      small.rlim_cur = 4096;
+      ::setrlimit(RLIMIT_FSIZE, &small);
+    }
+    ~FsizeLimit() {
+      ::setrlimit(RLIMIT_FSIZE, &old);
+      ::signal(SIGXFSZ, old_handler);
+    }
+  };
+  const std::string data(8192, 'x');
+  stack::Status st;
+  {
+    FsizeLimit limit;
+    st = w->write(data.data(), data.size());
+  }
+  REQUIRE_FALSE(st.ok());
+  CHECK(st.error().code == EFBIG);
+  CHECK_THAT(st.error().to_string(), Catch::StartsWith("write blob " + ingest));
+  CHECK(names_in(store.root() + "/ingest").empty());
+  CHECK_FALSE(w->commit().ok());
+  CHECK(names_in(store.root() + "/blobs/sha256").empty());
+
+  if (::geteuid() != 0) {  // root ignores directory permissions
+    fs::permissions(store.root() + "/ingest", fs::perms::owner_read | fs::perms::owner_exec);
+    auto refused = store.begin_unknown_blob();
+    fs::permissions(store.root() + "/ingest", fs::perms::owner_all);
+    REQUIRE_FALSE(refused.ok());
+    CHECK(refused.error().code == EACCES);
+    CHECK_THAT(refused.error().to_string(), Catch::Contains(store.root() + "/ingest"));
+  }
+}
+
+TEST_CASE("garbage collection keeps a live unknown-digest writer and drops an abandoned one") {
+  TempDir dir;
+  auto store = open_store(dir);
+  auto live = store.begin_unknown_blob();
+  REQUIRE(live.ok());
+  REQUIRE(live->write("hello", 5).ok());
+  const std::string abandoned_data = "abandoned bytes";
+  {
+    auto w = store.begin_unknown_blob();
+    REQUIRE(w.ok());
+    REQUIRE(w->write(abandoned_data.data(), abandoned_data.size()).ok());
+  }  // destroyed without commit or abort: the file stays until GC
+  REQUIRE(names_in(store.root() + "/ingest").size() == 2);
+
+  auto gc = store.collect_garbage();
+  REQUIRE(gc.ok());
+  CHECK(gc->bytes_removed == abandoned_data.size());
+  CHECK(names_in(store.root() + "/ingest").size() == 1);  // the flocked one
+  REQUIRE(live->write(" blob", 5).ok());
+  auto digest = live->commit();
+  REQUIRE(digest.ok());
+  CHECK(*digest == kHelloDigest);
+  CHECK(*store.read_blob(kHelloDigest) == kHello);
+  CHECK(names_in(store.root() + "/ingest").empty());
 }

@@ -21,6 +21,7 @@
 #include <thread>
 
 #include "stack/common/sha256.h"
+#include "support/test_certs.h"
 #include "support/token_service.h"
 
 extern char** environ;
@@ -79,11 +80,12 @@ std::string bcrypt(const std::string& password) {
   return hash;
 }
 
-// HTTP status of GET url, 0 if no answer.
-long probe(const std::string& url) {
+// HTTP status of GET url, 0 if no answer. An https url is verified against ca_file.
+long probe(const std::string& url, const std::string& ca_file) {
   CURL* curl = curl_easy_init();
   if (!curl) return 0;
   curl_easy_setopt(curl, CURLOPT_URL, url.c_str());
+  if (!ca_file.empty()) curl_easy_setopt(curl, CURLOPT_CAINFO, ca_file.c_str());
   curl_easy_setopt(curl, CURLOPT_TIMEOUT_MS, 1000L);
   curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
   curl_easy_setopt(
@@ -123,6 +125,13 @@ std::unique_ptr<LocalRegistry> LocalRegistry::start(const LocalRegistryOptions& 
                                                options.token_expires_in_s);
     write_file_atomic(r->dir_ + "/token.pem", r->token_->cert_pem());
   }
+  if (options.tls) {
+    TestCert ca = TestCert::make_ca("stack test registry CA");
+    TestCert server = TestCert::make_server("127.0.0.1", "IP:127.0.0.1,DNS:localhost", ca);
+    write_file_atomic(r->ca_file(), ca.cert_pem());
+    write_file_atomic(r->dir_ + "/tls/server.pem", server.cert_pem());
+    write_file_atomic(r->dir_ + "/tls/server.key", server.key_pem());
+  }
 
   std::string why;
   for (int attempt = 0; attempt < 5; ++attempt) {
@@ -152,6 +161,11 @@ void LocalRegistry::write_config() {
   config += "  maintenance:\n    uploadpurging:\n      enabled: false\n";
   config += "http:\n  addr: 127.0.0.1:" + std::to_string(port_) + "\n";
   config += "  secret: stack-test-secret\n";
+  if (options_.tls) {
+    // Distribution offers h2 by ALPN unless http.http2.disabled is set.
+    config += "  tls:\n    certificate: " + dir_ + "/tls/server.pem\n    key: " + dir_ +
+              "/tls/server.key\n";
+  }
   write_file_atomic(dir_ + "/config.yml", config + auth);
 }
 
@@ -201,7 +215,7 @@ bool LocalRegistry::try_spawn(std::string* why) {
         *why += " (address already in use)";
       return false;
     }
-    long status = probe(url);
+    long status = probe(url, ca_file());
     if (status == 200 || status == 401) return true;
     std::this_thread::sleep_for(std::chrono::milliseconds(20));
   }
@@ -240,8 +254,30 @@ LocalRegistry::~LocalRegistry() {
 }
 
 std::string LocalRegistry::host() const { return "127.0.0.1:" + std::to_string(port_); }
-std::string LocalRegistry::base_url() const { return "http://" + host(); }
+std::string LocalRegistry::base_url() const {
+  return (options_.tls ? "https://" : "http://") + host();
+}
+std::string LocalRegistry::ca_file() const { return options_.tls ? dir_ + "/ca.pem" : ""; }
 std::string LocalRegistry::log() const { return read_file(log_path_); }
+
+std::vector<AccessLogEntry> LocalRegistry::access_log() const {
+  std::vector<AccessLogEntry> out;
+  std::istringstream in(log());
+  for (std::string line; std::getline(in, line);) {
+    // `] "METHOD TARGET PROTOCOL" STATUS `: the text formatter's lines have no `] "`.
+    size_t open = line.find("] \"");
+    if (open == std::string::npos) continue;
+    size_t start = open + 3, close = line.find('"', start);
+    if (close == std::string::npos) continue;
+    std::istringstream request(line.substr(start, close - start));
+    AccessLogEntry e;
+    if (!(request >> e.method >> e.target >> e.protocol)) continue;
+    std::istringstream rest(line.substr(close + 1));
+    if (!(rest >> e.status)) continue;
+    out.push_back(std::move(e));
+  }
+  return out;
+}
 
 std::string LocalRegistry::token_realm() const { return token_ ? token_->realm() : ""; }
 int LocalRegistry::token_requests() const { return token_ ? token_->requests() : 0; }

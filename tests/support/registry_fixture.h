@@ -1,7 +1,11 @@
 // A real CNCF Distribution registry (/usr/bin/docker-registry, Debian package docker-registry
 // 2.8) run as a child process on 127.0.0.1 for e2e tests, with optional Basic (htpasswd, bcrypt)
 // or Bearer token auth (an in-process token service signing ES256 JWTs with an x5c chain the
-// registry trusts through its rootcertbundle). Plain HTTP only.
+// registry trusts through its rootcertbundle). Plain HTTP, or with `tls` HTTPS only: a test CA
+// and a server certificate for IP:127.0.0.1 and DNS:localhost signed by it are made at start;
+// clients trust ca_file(). Over TLS the registry offers HTTP/2 (ALPN h2) and answers plain HTTP
+// with a bare 400 that it does not log. Its access log (access_log()) names each request's
+// protocol, "HTTP/2.0" or "HTTP/1.1".
 //
 // Seeding writes straight into the registry's filesystem storage, so tests of our client never
 // depend on our own push code to set up their data. The registry runs without a blob descriptor
@@ -37,6 +41,17 @@ struct LocalRegistryOptions {
   std::vector<RegistryUser> users = {{"alice", "wonderland", true}};
   bool anonymous_pull = false;   // kToken: grant pull to requests without credentials
   int token_expires_in_s = 300;  // kToken: lifetime of issued tokens ("expires_in")
+  bool tls = false;              // serve HTTPS only (with any auth mode)
+};
+
+// One line of the registry's access log (Apache combined format):
+//   127.0.0.1 - - [date] "GET /v2/app/blobs/sha256:… HTTP/2.0" 200 1024 "" "stack/…"
+// Requests Go refuses before its handler (plain HTTP on the TLS port) are not logged.
+struct AccessLogEntry {
+  std::string method;    // "GET"
+  std::string target;    // "/v2/app/blobs/sha256:…" (path and query as sent)
+  std::string protocol;  // "HTTP/2.0", "HTTP/1.1"
+  int status = 0;
 };
 
 // One request the token service answered (or refused).
@@ -61,11 +76,15 @@ class LocalRegistry {
   LocalRegistry& operator=(const LocalRegistry&) = delete;
 
   std::string host() const;      // "127.0.0.1:PORT"
-  std::string base_url() const;  // "http://127.0.0.1:PORT"
+  std::string base_url() const;  // "http://127.0.0.1:PORT", with tls "https://127.0.0.1:PORT"
+  // tls: the PEM file of the test CA that signed the server certificate ("" without tls).
+  std::string ca_file() const;
   int port() const { return port_; }
   const std::string& storage_dir() const { return storage_dir_; }  // filesystem rootdirectory
   const LocalRegistryOptions& options() const { return options_; }
   std::string log() const;  // the registry's stderr/stdout (access log included)
+  // The access log lines of log(), in order (the readiness probe's GET /v2/ included).
+  std::vector<AccessLogEntry> access_log() const;
 
   // kToken only ("" otherwise).
   std::string token_realm() const;  // "http://127.0.0.1:P2/token"
@@ -108,7 +127,7 @@ class LocalRegistry {
   void kill_registry();
 
   LocalRegistryOptions options_;
-  std::string dir_;          // temp dir: config.yml, registry.log, htpasswd, token.pem
+  std::string dir_;  // temp dir: config.yml, registry.log, htpasswd, token.pem, ca.pem, tls/
   std::string storage_dir_;  // dir_/storage
   std::string log_path_;
   int port_ = 0;

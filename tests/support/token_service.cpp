@@ -7,10 +7,7 @@
 #include <openssl/bn.h>
 #include <openssl/ecdsa.h>
 #include <openssl/evp.h>
-#include <openssl/pem.h>
 #include <openssl/rand.h>
-#include <openssl/x509.h>
-#include <openssl/x509v3.h>
 #include <poll.h>
 #include <sys/eventfd.h>
 #include <sys/socket.h>
@@ -22,6 +19,8 @@
 #include <map>
 #include <nlohmann/json.hpp>
 #include <stdexcept>
+
+#include "support/test_certs.h"
 
 namespace stack::test {
 namespace {
@@ -125,56 +124,17 @@ std::string error_body(const std::string& code, const std::string& message) {
 }  // namespace
 
 struct TokenService::Key {
-  EVP_PKEY* pkey = nullptr;
-  ~Key() { EVP_PKEY_free(pkey); }
+  TestCert cert;
 };
 
 TokenService::TokenService(std::vector<RegistryUser> users, bool anonymous_pull, int expires_in_s)
     : users_(std::move(users)),
       anonymous_pull_(anonymous_pull),
       expires_in_s_(expires_in_s),
-      key_(std::make_unique<Key>()) {
-  key_->pkey = EVP_PKEY_Q_keygen(nullptr, nullptr, "EC", "P-256");
-  if (!key_->pkey) fail("cannot generate a P-256 key");
-
-  // Self-signed, so that it is both the x5c leaf and the registry's root. Distribution verifies
-  // the chain with Go's x509 (validity period checked: start an hour in the past).
-  X509* cert = X509_new();
-  X509_set_version(cert, 2);
-  ASN1_INTEGER_set(X509_get_serialNumber(cert), 0x5eed);
-  X509_gmtime_adj(X509_getm_notBefore(cert), -3600);
-  X509_gmtime_adj(X509_getm_notAfter(cert), 7 * 24 * 3600);
-  X509_NAME* name = X509_get_subject_name(cert);
-  X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_ASC,
-                             reinterpret_cast<const unsigned char*>("stack test token signer"), -1,
-                             -1, 0);
-  X509_set_issuer_name(cert, name);
-  X509_set_pubkey(cert, key_->pkey);
-  X509V3_CTX ctx;
-  X509V3_set_ctx_nodb(&ctx);
-  X509V3_set_ctx(&ctx, cert, cert, nullptr, nullptr, 0);
-  for (auto [nid, value] : {std::pair{NID_basic_constraints, "critical,CA:TRUE"},
-                            std::pair{NID_key_usage, "critical,digitalSignature,keyCertSign"}}) {
-    X509_EXTENSION* ext = X509V3_EXT_conf_nid(nullptr, &ctx, nid, value);
-    if (!ext) fail("cannot build certificate extension");
-    X509_add_ext(cert, ext, -1);
-    X509_EXTENSION_free(ext);
-  }
-  if (X509_sign(cert, key_->pkey, EVP_sha256()) <= 0) fail("cannot sign certificate");
-
-  unsigned char* der = nullptr;
-  int der_len = i2d_X509(cert, &der);
-  if (der_len <= 0) fail("cannot encode certificate");
-  cert_der_b64_ = base64(std::string(reinterpret_cast<char*>(der), static_cast<size_t>(der_len)));
-  OPENSSL_free(der);
-  BIO* bio = BIO_new(BIO_s_mem());
-  PEM_write_bio_X509(bio, cert);
-  char* pem = nullptr;
-  long pem_len = BIO_get_mem_data(bio, &pem);
-  cert_pem_.assign(pem, static_cast<size_t>(pem_len));
-  BIO_free(bio);
-  X509_free(cert);
-
+      // Self-signed, so that it is both the x5c leaf and the registry's root.
+      key_(std::make_unique<Key>(Key{TestCert::make_ca("stack test token signer")})),
+      cert_pem_(key_->cert.cert_pem()),
+      cert_der_b64_(base64(key_->cert.cert_der())) {
   listen_fd_ = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
   sockaddr_in addr{};
   addr.sin_family = AF_INET;
@@ -247,7 +207,7 @@ std::string TokenService::issue(const std::string& subject, const std::vector<st
   EVP_MD_CTX* md = EVP_MD_CTX_new();
   size_t sig_len = 0;
   std::string der;
-  if (EVP_DigestSignInit(md, nullptr, EVP_sha256(), nullptr, key_->pkey) == 1 &&
+  if (EVP_DigestSignInit(md, nullptr, EVP_sha256(), nullptr, key_->cert.key()) == 1 &&
       EVP_DigestSign(md, nullptr, &sig_len,
                      reinterpret_cast<const unsigned char*>(signing_input.data()),
                      signing_input.size()) == 1) {

@@ -5,6 +5,7 @@
 #include <map>
 #include <memory>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -29,10 +30,9 @@ enum class Compression { kNone, kGzip, kZstd, kOther };
 Compression detect_compression(std::string_view head);
 
 // Content whose digest is known only at its end (a docker-archive layer.tar, an imported layer):
-// written to an unnamed-by-digest temporary file <store>/ingest/archive-XXXXXX while being
-// hashed, then copied through begin_blob() so the store verifies it like any other blob. The
-// temporary file is removed by the destructor. (ContentStore lacks a writer for blobs of
-// unknown digest; see the report of the images issue.)
+// streamed once into the store through begin_unknown_blob(), which hashes it on the way and
+// publishes it under that digest at commit(). Keeps the first bytes for detect_compression. An
+// uncommitted Spill removes its ingest file when destroyed.
 class Spill {
  public:
   static Result<Spill> create(const ContentStore& store);
@@ -44,14 +44,12 @@ class Spill {
   uint64_t size() const { return size_; }
   // The first bytes written (for detect_compression).
   const std::string& head() const { return head_; }
-  // Finishes the hash and stores the content as a blob; returns its digest.
+  // Publishes the content as a blob (of the store given to create()); returns its digest.
   Result<std::string> commit(const ContentStore& store);
 
  private:
   Spill() = default;
-  UniqueFd fd_;
-  std::string path_;
-  std::unique_ptr<Sha256> hash_;
+  std::optional<BlobWriter> writer_;
   uint64_t size_ = 0;
   std::string head_;
 };

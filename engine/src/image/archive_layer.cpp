@@ -2,7 +2,7 @@
 //
 // The layer is produced by two chained libarchive writers: a pax tar writer whose output is
 // hashed (the DiffID) and handed to a "raw" writer with the gzip filter, whose output is hashed
-// (the digest) and spilled to <store>/ingest. One pass over the source, no second read.
+// (the digest) and written once into the store (begin_unknown_blob). One pass over the source.
 #include <archive.h>
 #include <archive_entry.h>
 #include <dirent.h>

@@ -1,5 +1,8 @@
-// BlobWriter: resumable, verified blob ingestion (ingest file → fsync → rename into blobs/).
+// BlobWriter: resumable, verified blob ingestion (ingest file → fsync → rename into blobs/),
+// and blobs whose digest is known only at the end (begin_unknown_blob).
 #include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -52,7 +55,49 @@ Result<uint64_t> rehash(int fd, Sha256& hash, const std::string& path) {
   }
 }
 
+// What error texts call a writer: its digest, or its ingest file while the digest is unknown.
+std::string label(const std::string& digest, const std::string& ingest_path) {
+  return digest.empty() ? ingest_path : digest;
+}
+
+// rename() that never replaces an existing blob: EEXIST when `to` exists. Falls back to a plain
+// rename where the file system lacks RENAME_NOREPLACE (replacing equal content is harmless).
+int rename_noreplace(const std::string& from, const std::string& to) {
+  if (::renameat2(AT_FDCWD, from.c_str(), AT_FDCWD, to.c_str(), RENAME_NOREPLACE) == 0) return 0;
+  if (errno != EINVAL && errno != ENOSYS) return -1;
+  return ::rename(from.c_str(), to.c_str());
+}
+
 }  // namespace
+
+Result<BlobWriter> ContentStore::begin_unknown_blob() const {
+  const std::string dir = root_ + "/ingest";
+  for (int attempt = 0; attempt < kLockAttempts; ++attempt) {
+    // Not 64 hex digits: begin_blob's resumable names can never collide with it.
+    std::string path = dir + "/unknown-XXXXXX";
+    UniqueFd fd(::mkostemp(path.data(), O_CLOEXEC));
+    if (!fd) return errno_error("create a blob in " + dir);
+    // collect_garbage may lock and unlink the new file before we lock it; then it already
+    // holds the lock (EWOULDBLOCK) or the name is gone: take another name.
+    if (::flock(fd.get(), LOCK_EX | LOCK_NB) != 0) {
+      if (errno == EWOULDBLOCK) continue;
+      return errno_error("lock " + path);
+    }
+    struct stat by_fd, by_path;
+    if (::fstat(fd.get(), &by_fd) != 0) return errno_error("stat " + path);
+    if (::stat(path.c_str(), &by_path) != 0 || by_path.st_ino != by_fd.st_ino ||
+        by_path.st_dev != by_fd.st_dev) {
+      continue;
+    }
+    BlobWriter w;
+    w.hash_ = std::make_unique<Sha256>();
+    w.fd_ = std::move(fd);
+    w.ingest_path_ = std::move(path);
+    w.blobs_dir_ = root_ + "/blobs/sha256";
+    return w;  // digest_ and blob_path_ stay empty until commit()
+  }
+  return Error(EAGAIN, "create a blob in " + dir + ": new ingest files keep disappearing");
+}
 
 Result<BlobWriter> ContentStore::begin_blob(std::string_view expected_digest,
                                             int64_t expected_size,
@@ -107,7 +152,7 @@ Status BlobWriter::fail_and_remove() {
 void BlobWriter::abort() { (void)fail_and_remove(); }
 
 Status BlobWriter::write(const void* data, size_t size) {
-  if (!fd_) return Error(EBADF, "blob " + digest_ + ": writer is closed");
+  if (!fd_) return Error(EBADF, "blob " + label(digest_, ingest_path_) + ": writer is closed");
   if (expected_size_ >= 0 && offset_ + size > static_cast<uint64_t>(expected_size_)) {
     (void)fail_and_remove();
     return Error(EILSEQ, "blob " + digest_ + ": size mismatch: more than the expected " +
@@ -121,7 +166,7 @@ Status BlobWriter::write(const void* data, size_t size) {
       if (errno == EINTR) continue;
       int err = errno;
       (void)fail_and_remove();
-      return errno_error("write blob " + digest_, err);
+      return errno_error("write blob " + label(digest_, ingest_path_), err);
     }
     p += n;
     left -= static_cast<size_t>(n);
@@ -132,7 +177,7 @@ Status BlobWriter::write(const void* data, size_t size) {
 }
 
 Result<std::string> BlobWriter::commit() {
-  if (!fd_) return Error(EBADF, "blob " + digest_ + ": writer is closed");
+  if (!fd_) return Error(EBADF, "blob " + label(digest_, ingest_path_) + ": writer is closed");
   if (expected_size_ >= 0 && offset_ != static_cast<uint64_t>(expected_size_)) {
     (void)fail_and_remove();
     return Error(EILSEQ, "blob " + digest_ + ": size mismatch: expected " +
@@ -140,6 +185,17 @@ Result<std::string> BlobWriter::commit() {
                              std::to_string(offset_));
   }
   std::string actual = "sha256:" + hash_->hex_digest();
+  const bool unknown = digest_.empty();
+  if (unknown) {
+    // The bytes name themselves; there is nothing to compare them with.
+    digest_ = actual;
+    blob_path_ = blobs_dir_ + "/" + actual.substr(7);
+    struct stat st;
+    if (::stat(blob_path_.c_str(), &st) == 0 && S_ISREG(st.st_mode)) {
+      (void)fail_and_remove();  // already stored (and verified then): skip the fsync
+      return digest_;
+    }
+  }
   if (actual != digest_) {
     (void)fail_and_remove();
     return Error(EILSEQ, "digest mismatch: expected " + digest_ + ", got " + actual);
@@ -150,8 +206,13 @@ Result<std::string> BlobWriter::commit() {
     (void)fail_and_remove();
     return errno_error("sync blob " + digest_, err);
   }
-  if (::rename(ingest_path_.c_str(), blob_path_.c_str()) != 0) {
+  if (unknown ? rename_noreplace(ingest_path_, blob_path_) != 0
+              : ::rename(ingest_path_.c_str(), blob_path_.c_str()) != 0) {
     int err = errno;
+    if (unknown && err == EEXIST) {  // another writer published the same bytes meanwhile
+      (void)fail_and_remove();
+      return digest_;
+    }
     (void)fail_and_remove();
     return errno_error("publish blob " + digest_, err);
   }

@@ -1,6 +1,6 @@
 // The local image content store, content-addressed like containerd's:
 //   <root>/blobs/sha256/<hex>   verified blobs (read-only files; never visible unverified)
-//   <root>/ingest/<name>        downloads in progress, resumable, flock'ed by their writer
+//   <root>/ingest/<name>        blobs being written, flock'ed by their writer (downloads resumable)
 //   <root>/index.json           image reference → IndexEntry (updated under <root>/index.lock)
 //   <root>/layers/<hex>/        unpacked layers, named by chain id (written by the unpacker)
 //   <root>/gc.lock              shared by pulls (lease()), exclusive for collect_garbage()
@@ -98,6 +98,12 @@ class ContentStore {
   // EEXIST if the blob is already stored; EAGAIN if another writer (any process) holds it.
   Result<BlobWriter> begin_blob(std::string_view expected_digest, int64_t expected_size,
                                 std::string_view ingest_ref) const;
+  // Starts a blob whose digest is known only at its end (import, docker-archive layers):
+  // commit() hashes what was written and publishes it under that digest (when that blob already
+  // exists, the ingest file is dropped and commit() still returns the digest). Not resumable:
+  // the ingest file is named uniquely and removed by abort(), by a failed write, or by GC once
+  // its writer is gone (collect_garbage sweeps unlocked ingest files).
+  Result<BlobWriter> begin_unknown_blob() const;
   // Stores bytes we produced (manifests, configs); returns their digest. Idempotent.
   Result<std::string> put_blob(std::string_view data) const;
 
