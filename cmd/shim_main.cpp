@@ -1,13 +1,4 @@
-// `stack-shim`: the per-container supervisor. The engine issue builds it; until then it answers
-// --version and refuses everything else with a clear message.
-#include <cstdio>
-#include <cstring>
+// `stack-shim`: the per-container supervisor (engine/shim/shim.h).
+#include "shim.h"
 
-int main(int argc, char** argv) {
-  if (argc == 2 && (std::strcmp(argv[1], "--version") == 0 || std::strcmp(argv[1], "-v") == 0)) {
-    std::printf("stack-shim version %s\n", STACK_VERSION);
-    return 0;
-  }
-  std::fprintf(stderr, "stack-shim: not implemented yet (only --version)\n");
-  return 2;
-}
+int main(int argc, char** argv) { return stack::engine::shim::shim_main(argc, argv); }

@@ -17,6 +17,7 @@
 #include "stack/engine/image/push.h"
 #include "stack/engine/image/unpack.h"
 #include "support/registry_fixture.h"
+#include "support/require_ok.h"
 #include "support/test_image.h"
 
 using namespace stack::engine::image;
@@ -25,13 +26,6 @@ using stack::test::LocalRegistryOptions;
 using stack::test::RegistryAuth;
 using stack::test::TestImage;
 namespace fs = std::filesystem;
-
-// REQUIRE(r.ok()) that shows the error when it fails.
-#define REQUIRE_OK(r)                                            \
-  do {                                                           \
-    INFO(((r).ok() ? std::string() : (r).error().to_string()));  \
-    REQUIRE((r).ok());                                           \
-  } while (0)
 
 namespace {
 

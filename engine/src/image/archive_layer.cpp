@@ -19,6 +19,7 @@
 #include <optional>
 
 #include "image/archive_internal.h"
+#include "image/libarchive_filters.h"
 #include "stack/common/path.h"
 
 namespace stack::engine::image::archive_detail {
@@ -239,11 +240,7 @@ Status copy_tarball(LayerWriter& w, int fd) {
   struct archive* a = archive_read_new();
   if (!a) return Error(ENOMEM, "libarchive: out of memory");
   std::unique_ptr<struct archive, int (*)(struct archive*)> guard(a, archive_read_free);
-  using Enable = int (*)(struct archive*);
-  for (Enable enable : {archive_read_support_filter_gzip, archive_read_support_filter_bzip2,
-                        archive_read_support_filter_xz, archive_read_support_filter_zstd}) {
-    if (enable(a) != ARCHIVE_OK) archive_clear_error(a);
-  }
+  enable_builtin_decompression(a);
   archive_read_support_format_all(a);
   auto fail = [&](const std::string& where) {
     const char* msg = archive_error_string(a);

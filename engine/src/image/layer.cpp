@@ -21,6 +21,7 @@
 #include <vector>
 
 #include "image/layer_internal.h"
+#include "image/libarchive_filters.h"
 #include "stack/common/log.h"
 #include "stack/common/sha256.h"
 
@@ -105,13 +106,7 @@ Status Pipeline::open() {
   outer_ = archive_read_new();
   inner_ = archive_read_new();
   if (!outer_ || !inner_) return Error(ENOMEM, "libarchive: out of memory");
-  // Only in-process decoders: ARCHIVE_WARN would mean libarchive falls back to running an
-  // external program, which the project never does (ARCHITECTURE.md §4).
-  using Enable = int (*)(struct archive*);
-  for (Enable enable : {archive_read_support_filter_gzip, archive_read_support_filter_bzip2,
-                        archive_read_support_filter_xz, archive_read_support_filter_zstd}) {
-    if (enable(outer_) != ARCHIVE_OK) archive_clear_error(outer_);
-  }
+  enable_builtin_decompression(outer_);
   archive_read_support_format_raw(outer_);
   // Both calls already read ahead and decompress, so their errors are decompression errors.
   struct archive_entry* raw = nullptr;

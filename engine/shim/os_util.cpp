@@ -1,0 +1,117 @@
+// Signal and fd windows around the runtime's clones, pipes, timers (os_util.h).
+#include "os_util.h"
+
+#include <fcntl.h>
+#include <sys/socket.h>
+#include <sys/timerfd.h>
+#include <time.h>
+
+#include <atomic>
+#include <cstring>
+
+namespace stack::engine::shim {
+namespace {
+
+std::atomic<uint64_t> g_caught{0};
+
+extern "C" void on_signal(int sig) { g_caught.fetch_or(uint64_t{1} << sig); }
+
+}  // namespace
+
+sigset_t loop_signals() {
+  sigset_t set;
+  sigemptyset(&set);
+  for (int sig : {SIGCHLD, SIGTERM, SIGINT}) sigaddset(&set, sig);
+  return set;
+}
+
+Status install_signal_handling() {
+  struct sigaction sa {};
+  sa.sa_handler = on_signal;
+  sigemptyset(&sa.sa_mask);
+  sa.sa_flags = SA_RESTART;
+  for (int sig : {SIGCHLD, SIGTERM, SIGINT, SIGPIPE, SIGHUP})
+    if (::sigaction(sig, &sa, nullptr) != 0) return errno_error("sigaction");
+  sigset_t set = loop_signals();
+  if (::sigprocmask(SIG_BLOCK, &set, nullptr) != 0) return errno_error("sigprocmask");
+  return {};
+}
+
+uint64_t take_caught_signals() { return g_caught.exchange(0); }
+
+SignalWindow::SignalWindow() {
+  sigset_t none;
+  sigemptyset(&none);
+  ::sigprocmask(SIG_SETMASK, &none, &saved_);
+}
+
+SignalWindow::~SignalWindow() { ::sigprocmask(SIG_SETMASK, &saved_, nullptr); }
+
+StdioWindow::StdioWindow(int in, int out, int err) {
+  const int fds[3] = {in, out, err};
+  for (int i = 0; i < 3; ++i) {
+    saved_[i].reset(::fcntl(i, F_DUPFD_CLOEXEC, 3));
+    if (fds[i] >= 0) ::dup2(fds[i], i);
+  }
+}
+
+StdioWindow::~StdioWindow() {
+  for (int i = 0; i < 3; ++i)
+    if (saved_[i]) ::dup2(saved_[i].get(), i);
+}
+
+Result<std::pair<UniqueFd, UniqueFd>> make_pipe() {
+  int p[2];
+  if (::pipe2(p, O_CLOEXEC) != 0) return errno_error("pipe");
+  UniqueFd r(p[0]), w(p[1]);
+  if (::fcntl(r.get(), F_SETFL, O_NONBLOCK) != 0) return errno_error("fcntl O_NONBLOCK");
+  return std::make_pair(std::move(r), std::move(w));
+}
+
+Result<UniqueFd> receive_fd(int socket_fd) {
+  char byte;
+  struct iovec iov {
+    &byte, 1
+  };
+  alignas(struct cmsghdr) char control[CMSG_SPACE(sizeof(int))];
+  struct msghdr msg {};
+  msg.msg_iov = &iov;
+  msg.msg_iovlen = 1;
+  msg.msg_control = control;
+  msg.msg_controllen = sizeof control;
+  ssize_t n;
+  do n = ::recvmsg(socket_fd, &msg, MSG_CMSG_CLOEXEC);
+  while (n < 0 && errno == EINTR);
+  if (n < 0) return errno_error("receiving the console");
+  for (struct cmsghdr* c = CMSG_FIRSTHDR(&msg); c; c = CMSG_NXTHDR(&msg, c)) {
+    if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS) {
+      int fd;
+      std::memcpy(&fd, CMSG_DATA(c), sizeof fd);
+      return UniqueFd(fd);
+    }
+  }
+  return Error(EPROTO, "the container init sent no console");
+}
+
+Result<UniqueFd> make_timer() {
+  UniqueFd fd(::timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC));
+  if (!fd) return errno_error("timerfd_create");
+  return fd;
+}
+
+void arm_timer(int fd, int64_t ms) {
+  struct itimerspec its {};
+  if (ms > 0) {
+    its.it_value.tv_sec = ms / 1000;
+    its.it_value.tv_nsec = (ms % 1000) * 1000000;
+  }
+  ::timerfd_settime(fd, 0, &its, nullptr);
+}
+
+int64_t monotonic_ms() {
+  struct timespec ts {};
+  ::clock_gettime(CLOCK_MONOTONIC, &ts);
+  return static_cast<int64_t>(ts.tv_sec) * 1000 + ts.tv_nsec / 1000000;
+}
+
+}  // namespace stack::engine::shim
