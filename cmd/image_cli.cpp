@@ -58,6 +58,9 @@ std::vector<std::string> split_list(const std::string& s) {
 img::RegistryOptions registry_options(const ImageGlobals& ig) {
   img::RegistryOptions o;
   o.insecure_registries = ig.insecure_registries;
+  // A private registry's CA where Docker keeps it: <dir>/<host:port>/ca.crt.
+  const char* certs = std::getenv("STACK_CERTS_DIR");
+  o.certs_dir = certs && *certs ? certs : "/etc/docker/certs.d";
   if (const char* env = std::getenv("STACK_INSECURE_REGISTRIES"))
     for (auto& h : split_list(env)) o.insecure_registries.push_back(h);
   // Read once per command; a malformed file is reported, then the pull goes on anonymously.

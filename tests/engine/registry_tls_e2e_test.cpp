@@ -347,3 +347,28 @@ TEST_CASE("tls push: an image pulled from a plain registry is pushed over HTTPS"
   CHECK(manifest_put->status == 201);
   CHECK(manifest_put->protocol == "HTTP/2.0");
 }
+
+TEST_CASE("tls: a registry's own CA in a certs.d directory (Docker's layout) is trusted") {
+  auto registry = LocalRegistry::start(tls_options());
+  registry->seed("tools/busybox", "1", stack::test::busybox_image());
+  layer_test::TempDir dir;
+  auto store = ContentStore::open(dir / "store");
+  REQUIRE_OK(store);
+  RegistryOptions ro;
+  ro.certs_dir = dir / "certs.d";
+  // Another registry's directory: not ours, so not trusted for this one.
+  fs::create_directories(ro.certs_dir + "/127.0.0.1:1");
+  fs::copy_file(registry->ca_file(), ro.certs_dir + "/127.0.0.1:1/ca.crt");
+  {
+    RegistryClient client(ro);
+    auto r = pull_image(*store, client, *parse_reference(registry->host() + "/tools/busybox:1"));
+    REQUIRE_FALSE(r.ok());
+    CHECK_THAT(r.error().to_string(), Catch::Contains("certificate"));
+  }
+  fs::create_directories(ro.certs_dir + "/" + registry->host());
+  fs::copy_file(registry->ca_file(), ro.certs_dir + "/" + registry->host() + "/ca.crt");
+  RegistryClient client(ro);
+  auto r = pull_image(*store, client, *parse_reference(registry->host() + "/tools/busybox:1"));
+  REQUIRE_OK(r);
+  CHECK(image_lower_dirs(*store, r->image).ok());
+}

@@ -210,7 +210,7 @@ Status Fetcher::start(Transfer& t) {
   t.errbuf[0] = 0;
   t.attempt_start = t.delivered;
   CURL* e = t.easy;
-  registry_detail::apply_common_options(e, core_.options());
+  registry_detail::apply_common_options(e, core_.options(), target_.host);
   std::string url = registry_detail::api_url(scheme_, target_.host,
                                              repo_.path + "/blobs/" + t.blob->descriptor.digest);
   curl_easy_setopt(e, CURLOPT_URL, url.c_str());

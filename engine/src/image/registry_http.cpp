@@ -1,5 +1,6 @@
 // libcurl plumbing of the registry client: one synchronous exchange on an easy handle, and the
 // mapping of transport failures and HTTP statuses to the client's errors.
+#include <unistd.h>
 #include <cstring>
 #include <mutex>
 
@@ -94,7 +95,19 @@ void global_init() {
   std::call_once(once, [] { curl_global_init(CURL_GLOBAL_DEFAULT); });
 }
 
-void apply_common_options(CURL* easy, const RegistryOptions& options) {
+namespace {
+
+// "host:port" of "scheme://host:port/path".
+std::string_view url_host(std::string_view url) {
+  size_t start = url.find("://");
+  start = start == std::string_view::npos ? 0 : start + 3;
+  size_t end = url.find_first_of("/?#", start);
+  return url.substr(start, end == std::string_view::npos ? std::string_view::npos : end - start);
+}
+
+}  // namespace
+
+void apply_common_options(CURL* easy, const RegistryOptions& options, std::string_view host) {
   curl_easy_setopt(easy, CURLOPT_NOSIGNAL, 1L);
   curl_easy_setopt(easy, CURLOPT_CONNECTTIMEOUT_MS, options.connect_timeout_ms);
   curl_easy_setopt(easy, CURLOPT_LOW_SPEED_LIMIT, 1024L);
@@ -111,12 +124,22 @@ void apply_common_options(CURL* easy, const RegistryOptions& options) {
   std::string agent = options.user_agent.empty() ? "stack/" STACK_VERSION : options.user_agent;
   curl_easy_setopt(easy, CURLOPT_USERAGENT, agent.c_str());  // copied by libcurl
   if (!options.ca_file.empty()) curl_easy_setopt(easy, CURLOPT_CAINFO, options.ca_file.c_str());
+  // A registry's own CA (Docker's certs.d layout), added to the system's: CAINFO names the
+  // registry's file and CAPATH keeps the system directory of hashed certificates.
+  if (!options.certs_dir.empty() && !host.empty() && host.find('/') == std::string_view::npos &&
+      host != "." && host != "..") {
+    std::string ca = options.certs_dir + "/" + std::string(host) + "/ca.crt";
+    if (::access(ca.c_str(), R_OK) == 0) {
+      curl_easy_setopt(easy, CURLOPT_CAINFO, ca.c_str());
+      curl_easy_setopt(easy, CURLOPT_CAPATH, "/etc/ssl/certs");
+    }
+  }
 }
 
 Result<HttpResponse> perform(CURL* easy, const RegistryOptions& options, const HttpRequest& req,
                              TransportFailure* failure) {
   curl_easy_reset(easy);
-  apply_common_options(easy, options);
+  apply_common_options(easy, options, url_host(req.url));
   HttpResponse resp;
   Exchange ex{&req, &resp, req.max_response, {}, false, 0};
   char errbuf[CURL_ERROR_SIZE] = {0};

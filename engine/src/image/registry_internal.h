@@ -163,7 +163,8 @@ void global_init();
 
 // Options common to every easy handle: timeouts, user agent, CA file, HTTP/2 over TLS, no
 // signals. Leaves the URL, method and callbacks to the caller.
-void apply_common_options(CURL* easy, const RegistryOptions& options);
+// `host` ("registry:5000") picks a per-registry CA from options.certs_dir.
+void apply_common_options(CURL* easy, const RegistryOptions& options, std::string_view host);
 
 struct HttpRequest {
   std::string method = "GET";  // GET, HEAD, PUT, POST, PATCH, DELETE

@@ -71,7 +71,10 @@ struct RegistryOptions {
   int backoff_initial_ms = 200;   // doubled per retry, with jitter, capped at 5 s
   long connect_timeout_ms = 15'000;
   long low_speed_timeout_s = 30;  // abort (and retry) a transfer slower than 1 KiB/s this long
-  std::string ca_file;            // extra CA bundle (tests); empty = the system's
+  std::string ca_file;            // a CA bundle used instead of the system's (tests)
+  // Per-registry CAs in Docker's layout: <certs_dir>/<host[:port]>/ca.crt is trusted for that
+  // registry on top of the system's CAs (/etc/docker/certs.d for Docker). Empty = none.
+  std::string certs_dir;
   std::string user_agent;         // empty = "stack/<version>"
 };
 
