@@ -16,6 +16,9 @@ struct GlobalOptions {
   std::vector<std::string> profiles;    // --profile
 };
 
+// "a,b,,c" → {"a", "b", "c"} (empty items dropped).
+std::vector<std::string> split_commas(const std::string& s);
+
 // LoadOptions from the global flags and this process (cwd, environment, COMPOSE_PROFILES,
 // stdin for "-f -").
 compose::LoadOptions load_options(const GlobalOptions& g);

@@ -14,7 +14,6 @@
 extern char** environ;
 
 namespace stack::cli {
-namespace {
 
 std::vector<std::string> split_commas(const std::string& s) {
   std::vector<std::string> out;
@@ -24,6 +23,8 @@ std::vector<std::string> split_commas(const std::string& s) {
     if (!item.empty()) out.push_back(item);
   return out;
 }
+
+namespace {
 
 // The selected services and everything they depend on, transitively.
 std::set<std::string> with_dependencies(const compose::Project& p, const std::vector<std::string>& selected) {

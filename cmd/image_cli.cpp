@@ -46,15 +46,6 @@ Result<img::ContentStore> open_store(const ImageGlobals& ig) {
   return img::ContentStore::open(state_root(ig) + "/images");
 }
 
-std::vector<std::string> split_list(const std::string& s) {
-  std::vector<std::string> out;
-  std::stringstream ss(s);
-  std::string item;
-  while (std::getline(ss, item, ','))
-    if (!item.empty()) out.push_back(item);
-  return out;
-}
-
 img::RegistryOptions registry_options(const ImageGlobals& ig) {
   img::RegistryOptions o;
   o.insecure_registries = ig.insecure_registries;
@@ -62,7 +53,7 @@ img::RegistryOptions registry_options(const ImageGlobals& ig) {
   const char* certs = std::getenv("STACK_CERTS_DIR");
   o.certs_dir = certs && *certs ? certs : "/etc/docker/certs.d";
   if (const char* env = std::getenv("STACK_INSECURE_REGISTRIES"))
-    for (auto& h : split_list(env)) o.insecure_registries.push_back(h);
+    for (auto& h : split_commas(env)) o.insecure_registries.push_back(h);
   // Read once per command; a malformed file is reported, then the pull goes on anonymously.
   auto creds = img::CredentialStore::load(img::CredentialStore::default_path());
   if (!creds.ok()) log::warn(creds.error().to_string());
@@ -73,13 +64,6 @@ img::RegistryOptions registry_options(const ImageGlobals& ig) {
     return (*shared)->get(host);
   };
   return o;
-}
-
-// Reads a reference the way `docker pull` does (docker.io, library/, :latest).
-Result<img::Reference> reference_arg(const std::string& text) {
-  auto r = img::parse_reference(text);
-  if (!r.ok()) return std::move(r).error();
-  return r;
 }
 
 std::string short_id(const std::string& digest) {
@@ -148,7 +132,7 @@ int pull_project(const compose::Project& p, const img::ContentStore& store,
     }
     if (policy.kind == img::PullPolicy::Kind::kNever || policy.kind == img::PullPolicy::Kind::kBuild)
       continue;
-    auto ref = reference_arg(s.image);
+    auto ref = img::parse_reference(s.image);
     if (!ref.ok()) {
       fail(std::move(ref).error().wrap("service " + s.name));
       ++failures;
@@ -228,7 +212,7 @@ int run_pull(const GlobalOptions& g, const ImageGlobals& ig, const PullOptions& 
 
   int failures = 0;
   for (const auto& arg : o.args) {
-    auto ref = reference_arg(arg);
+    auto ref = img::parse_reference(arg);
     if (!ref.ok()) {
       fail(ref.error());
       ++failures;
@@ -246,7 +230,7 @@ int run_pull(const GlobalOptions& g, const ImageGlobals& ig, const PullOptions& 
 int run_push(const ImageGlobals& ig, const PushOptions& o) {
   auto store = open_store(ig);
   if (!store.ok()) return fail(store.error());
-  auto ref = reference_arg(o.reference);
+  auto ref = img::parse_reference(o.reference);
   if (!ref.ok()) return fail(ref.error());
   img::RegistryClient client(registry_options(ig));
   ProgressDisplay display(stdout, ProgressDisplay::mode_for(stdout, o.quiet),
@@ -346,7 +330,7 @@ int run_image_rm(const ImageGlobals& ig, const std::vector<std::string>& refs) {
   if (!store.ok()) return fail(store.error());
   int failures = 0;
   for (const auto& arg : refs) {
-    auto ref = reference_arg(arg);
+    auto ref = img::parse_reference(arg);
     std::string key = ref.ok() ? ref->string() : arg;
     auto st = store->untag(key);
     if (!st.ok()) {
@@ -383,9 +367,9 @@ int run_image_prune(const ImageGlobals& ig) {
 int run_image_tag(const ImageGlobals& ig, const std::string& source, const std::string& target) {
   auto store = open_store(ig);
   if (!store.ok()) return fail(store.error());
-  auto src = reference_arg(source);
+  auto src = img::parse_reference(source);
   if (!src.ok()) return fail(src.error());
-  auto dst = reference_arg(target);
+  auto dst = img::parse_reference(target);
   if (!dst.ok()) return fail(dst.error());
   auto entry = store->resolve(src->string());
   if (!entry) return fail(Error(ENOENT, "no such image: " + source));
@@ -400,7 +384,7 @@ int run_image_inspect(const ImageGlobals& ig, const std::vector<std::string>& re
   if (!store.ok()) return fail(store.error());
   nlohmann::json out = nlohmann::json::array();
   for (const auto& arg : refs) {
-    auto ref = reference_arg(arg);
+    auto ref = img::parse_reference(arg);
     auto entry = store->resolve(ref.ok() ? ref->string() : arg);
     if (!entry) return fail(Error(ENOENT, "no such image: " + arg));
     auto stored = img::read_stored_image(*store, *entry);
@@ -456,7 +440,7 @@ int run_image_save(const ImageGlobals& ig, const std::string& output,
   if (!store.ok()) return fail(store.error());
   std::vector<std::string> keys;
   for (const auto& arg : refs) {
-    auto ref = reference_arg(arg);
+    auto ref = img::parse_reference(arg);
     keys.push_back(ref.ok() ? ref->string() : arg);
   }
   if (output.empty() || output == "-") {
@@ -485,7 +469,7 @@ int run_image_import(const ImageGlobals& ig, const ImportOptions& o) {
   if (!store.ok()) return fail(store.error());
   std::string reference = o.reference;
   if (!reference.empty()) {
-    auto ref = reference_arg(reference);
+    auto ref = img::parse_reference(reference);
     if (!ref.ok()) return fail(ref.error());
     reference = ref->string();
   }

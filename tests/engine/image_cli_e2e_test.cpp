@@ -16,6 +16,7 @@
 #include "engine/layer_test_util.h"
 #include "stack/common/sha256.h"
 #include "support/registry_fixture.h"
+#include "support/test_data.h"
 #include "support/run_command.h"
 #include "support/test_image.h"
 
@@ -25,6 +26,7 @@ using stack::test::ProgramResult;
 using stack::test::RegistryAuth;
 using stack::test::TestImage;
 using Json = nlohmann::json;
+using stack::test::read_file;
 namespace fs = std::filesystem;
 
 // The command exited with `code`; shows its output when not. `r` is evaluated once.
@@ -42,11 +44,6 @@ namespace fs = std::filesystem;
   } while (0)
 
 namespace {
-
-std::string read_file(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  return std::string(std::istreambuf_iterator<char>(in), {});
-}
 
 void write_file(const std::string& path, const std::string& data) {
   fs::create_directories(fs::path(path).parent_path());

@@ -17,6 +17,7 @@
 #include "stack/engine/image/push.h"
 #include "stack/engine/image/unpack.h"
 #include "support/registry_fixture.h"
+#include "support/test_data.h"
 #include "support/require_ok.h"
 #include "support/test_image.h"
 
@@ -26,6 +27,8 @@ using stack::test::LocalRegistry;
 using stack::test::LocalRegistryOptions;
 using stack::test::RegistryAuth;
 using stack::test::TestImage;
+using stack::test::read_file;
+using stack::test::random_bytes;
 namespace fs = std::filesystem;
 
 namespace {
@@ -71,21 +74,6 @@ struct Env {
            layer_test::list_dir(store.root() + "/ingest");
   }
 };
-
-std::string random_bytes(size_t n, unsigned seed) {
-  std::mt19937_64 rng(seed);
-  std::string s(n, '\0');
-  for (size_t i = 0; i + 8 <= n; i += 8) {
-    uint64_t v = rng();
-    std::memcpy(&s[i], &v, 8);
-  }
-  return s;
-}
-
-std::string read_file(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  return std::string(std::istreambuf_iterator<char>(in), {});
-}
 
 // Access log entries from index `from` on (entries before it belong to earlier steps).
 std::vector<AccessLogEntry> log_since(const LocalRegistry& r, size_t from) {

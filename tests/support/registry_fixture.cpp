@@ -1,5 +1,6 @@
 // LocalRegistry: the real docker-registry as a child process (see registry_fixture.h).
 #include "support/registry_fixture.h"
+#include "support/test_data.h"
 
 #include <arpa/inet.h>
 #include <crypt.h>
@@ -32,13 +33,6 @@ namespace {
 
 constexpr const char* kRegistryBinary = "/usr/bin/docker-registry";
 constexpr auto kReadyTimeout = std::chrono::seconds(10);
-
-std::string read_file(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
 
 // Written beside and renamed into place: the registry may read the file at any moment.
 void write_file_atomic(const std::string& path, const std::string& data) {

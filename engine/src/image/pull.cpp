@@ -21,11 +21,6 @@ using pull_detail::LayerStream;
 
 namespace {
 
-bool dir_exists(const std::string& path) {
-  struct stat st;
-  return ::lstat(path.c_str(), &st) == 0 && S_ISDIR(st.st_mode);
-}
-
 bool is_supported_layer(std::string_view t) {
   namespace mt = media_types;
   return t == mt::kOciLayerTar || t == mt::kOciLayerGzip || t == mt::kOciLayerZstd ||
@@ -183,7 +178,7 @@ void LayerPipeline::unpack(StreamedLayer& s) {
   };
   const std::string target = store_.layer_dir(chains_[s.layer_index]);
   auto r = unpack_layer(stream, layer.digest, target, options_.limits, before_publish);
-  if (!r.ok() && r.error().code == EEXIST && dir_exists(target)) {
+  if (!r.ok() && r.error().code == EEXIST && store_.has_layer(chains_[s.layer_index])) {
     // Another pull unpacked this chain meanwhile; still let the download finish and verify.
     stream.drain().ok();
     r = UnpackStats{};
@@ -228,7 +223,7 @@ Result<bool> LayerPipeline::run() {
   std::set<std::string> seen;
   std::vector<size_t> wanted;
   for (size_t i = 0; i < layers.size(); ++i) {
-    if (dir_exists(store_.layer_dir(chains_[i]))) {
+    if (store_.has_layer(chains_[i])) {
       progress_.emit(PullEvent::Kind::kAlreadyExists, layers[i].digest);
       continue;
     }

@@ -69,6 +69,12 @@ std::string ContentStore::layer_dir(std::string_view chain_id) const {
   return root_ + "/layers/" + std::string(hex);
 }
 
+bool ContentStore::has_layer(std::string_view chain_id) const {
+  std::string dir = layer_dir(chain_id);
+  struct stat st;
+  return !dir.empty() && ::lstat(dir.c_str(), &st) == 0 && S_ISDIR(st.st_mode);
+}
+
 bool ContentStore::has_blob(std::string_view digest) const {
   std::string path = blob_path(digest);
   struct stat st;

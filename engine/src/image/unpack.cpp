@@ -16,11 +16,6 @@ namespace stack::engine::image {
 
 namespace {
 
-bool dir_exists(const std::string& path) {
-  struct stat st;
-  return ::lstat(path.c_str(), &st) == 0 && S_ISDIR(st.st_mode);
-}
-
 Status check_layer_count(const Manifest& manifest, const ImageConfig& config) {
   if (manifest.layers.size() != config.diff_ids.size()) {
     return Error(EILSEQ, "the manifest has " + std::to_string(manifest.layers.size()) +
@@ -31,7 +26,8 @@ Status check_layer_count(const Manifest& manifest, const ImageConfig& config) {
 }
 
 Status unpack_one(const ContentStore& store, const Descriptor& layer, const std::string& diff_id,
-                  const std::string& target, const UnpackLimits& limits) {
+                  const std::string& chain_id, const UnpackLimits& limits) {
+  const std::string target = store.layer_dir(chain_id);
   const std::string path = store.blob_path(layer.digest);
   UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
   if (!fd) {
@@ -48,7 +44,7 @@ Status unpack_one(const ContentStore& store, const Descriptor& layer, const std:
   };
   auto r = unpack_layer(source, layer.digest, target, limits, check_diff_id);
   // Another process unpacked the same chain id meanwhile: its directory is as good as ours.
-  if (!r.ok() && r.error().code == EEXIST && dir_exists(target)) return {};
+  if (!r.ok() && r.error().code == EEXIST && store.has_layer(chain_id)) return {};
   if (!r.ok()) return std::move(r).error();
   return {};
 }
@@ -61,7 +57,7 @@ Status unpack_image(const ContentStore& store, const Manifest& manifest, const I
   const auto chains = chain_ids(config.diff_ids);
   std::vector<size_t> todo;
   for (size_t i = 0; i < chains.size(); ++i) {
-    if (!dir_exists(store.layer_dir(chains[i]))) todo.push_back(i);
+    if (!store.has_layer(chains[i])) todo.push_back(i);
   }
   if (todo.empty()) return {};
   std::atomic<size_t> next{0};
@@ -76,8 +72,7 @@ Status unpack_image(const ContentStore& store, const Manifest& manifest, const I
         if (first_error) return;
       }
       size_t i = todo[k];
-      auto st = unpack_one(store, manifest.layers[i], config.diff_ids[i],
-                           store.layer_dir(chains[i]), limits);
+      auto st = unpack_one(store, manifest.layers[i], config.diff_ids[i], chains[i], limits);
       if (!st.ok()) {
         std::lock_guard lock(mu);
         if (!first_error) first_error = std::move(st).error();
@@ -119,12 +114,11 @@ Result<std::vector<std::string>> image_lower_dirs(const ContentStore& store,
   const auto chains = chain_ids(stored->config.diff_ids);
   std::vector<std::string> dirs;
   for (size_t i = chains.size(); i-- > 0;) {
-    std::string dir = store.layer_dir(chains[i]);
-    if (!dir_exists(dir)) {
+    if (!store.has_layer(chains[i])) {
       return Error(ENOENT, "layer " + stored->manifest.layers[i].digest + " of " + image.reference +
                                " is not unpacked");
     }
-    dirs.push_back(std::move(dir));
+    dirs.push_back(store.layer_dir(chains[i]));
   }
   return dirs;
 }

@@ -125,6 +125,8 @@ class ContentStore {
   // <root>/layers/<hex of chain id>: without "sha256:" because overlayfs lowerdir= separates
   // directories with ':'. "" for a malformed chain id.
   std::string layer_dir(std::string_view chain_id) const;
+  // Whether layers/<chain id> exists (a published, complete unpack).
+  bool has_layer(std::string_view chain_id) const;
 
  private:
   explicit ContentStore(std::string root) : root_(std::move(root)) {}
