@@ -16,6 +16,9 @@ struct GlobalOptions {
   std::vector<std::string> profiles;    // --profile
 };
 
+// The state directory: the --root flag when given, else $STACK_ROOT, else /var/lib/stack.
+std::string state_root(const std::string& flag);
+
 // "a,b,,c" → {"a", "b", "c"} (empty items dropped).
 std::vector<std::string> split_commas(const std::string& s);
 

@@ -29,6 +29,12 @@ namespace stack::cli {
 
 namespace img = engine::image;
 
+std::string state_root(const std::string& flag) {
+  if (!flag.empty()) return flag;
+  if (const char* env = std::getenv("STACK_ROOT"); env && *env) return env;
+  return "/var/lib/stack";
+}
+
 namespace {
 
 int fail(const Error& e) {
@@ -36,14 +42,8 @@ int fail(const Error& e) {
   return 1;
 }
 
-std::string state_root(const ImageGlobals& ig) {
-  if (!ig.root.empty()) return ig.root;
-  if (const char* env = std::getenv("STACK_ROOT"); env && *env) return env;
-  return "/var/lib/stack";
-}
-
 Result<img::ContentStore> open_store(const ImageGlobals& ig) {
-  return img::ContentStore::open(state_root(ig) + "/images");
+  return img::ContentStore::open(state_root(ig.root) + "/images");
 }
 
 img::RegistryOptions registry_options(const ImageGlobals& ig) {
@@ -126,8 +126,8 @@ int pull_project(const compose::Project& p, const img::ContentStore& store,
       policy = *pol;
       // `pull` of a project fetches every pullable image, as Compose does, unless the policy
       // forbids pulling or says the image is built.
-      if (policy.kind == img::PullPolicy::Kind::kMissing ||
-          policy.kind == img::PullPolicy::Kind::kPeriodic)
+      if (!o.as_configured && (policy.kind == img::PullPolicy::Kind::kMissing ||
+                               policy.kind == img::PullPolicy::Kind::kPeriodic))
         policy.kind = img::PullPolicy::Kind::kAlways;
     }
     if (policy.kind == img::PullPolicy::Kind::kNever || policy.kind == img::PullPolicy::Kind::kBuild)
@@ -225,6 +225,44 @@ int run_pull(const GlobalOptions& g, const ImageGlobals& ig, const PullOptions& 
     }
   }
   return failures > 0 && !o.ignore_pull_failures ? 1 : 0;
+}
+
+Result<std::map<std::string, std::string>> ensure_service_images(const compose::Project& p,
+                                                                 const ImageGlobals& ig,
+                                                                 const PullOptions& o) {
+  STACK_TRY(auto store, open_store(ig));
+  PullOptions per = o;
+  per.as_configured = true;
+  bool pulling_needed = false;
+  for (const auto& s : p.services) {
+    if (s.image.empty()) continue;
+    auto ref = img::parse_reference(s.image);
+    if (!ref.ok() || !store.resolve(ref->string())) pulling_needed = true;
+    auto pol = img::parse_pull_policy(o.policy.empty() ? s.pull_policy : o.policy);
+    if (pol.ok() && pol->kind != img::PullPolicy::Kind::kMissing &&
+        pol->kind != img::PullPolicy::Kind::kNever && pol->kind != img::PullPolicy::Kind::kBuild)
+      pulling_needed = true;
+  }
+  if (pulling_needed) {
+    img::RegistryClient client(registry_options(ig));
+    if (pull_project(p, store, client, per) != 0)
+      return Error(EIO, "pulling the project's images failed");
+  }
+  std::map<std::string, std::string> digests;
+  for (const auto& s : p.services) {
+    if (!o.args.empty() && std::find(o.args.begin(), o.args.end(), s.name) == o.args.end())
+      continue;
+    if (s.image.empty())
+      return Error(ENOTSUP, "service " + s.name + ": has no image (building images is not supported)");
+    auto ref = img::parse_reference(s.image);
+    if (!ref.ok()) return std::move(ref).error().wrap("service " + s.name);
+    auto entry = store.resolve(ref->string());
+    if (!entry)
+      return Error(ENOENT, "service " + s.name + ": image " + s.image + " is not in the local store" +
+                               " (pull_policy: " + (s.pull_policy.empty() ? "missing" : s.pull_policy) + ")");
+    digests[s.name] = entry->config_digest;
+  }
+  return digests;
 }
 
 int run_push(const ImageGlobals& ig, const PushOptions& o) {

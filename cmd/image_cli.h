@@ -1,6 +1,7 @@
 // `stack pull`, `push`, `images`, `image …`, `login`, `logout`: the image commands.
 #pragma once
 
+#include <map>
 #include <string>
 #include <vector>
 
@@ -22,8 +23,16 @@ struct PullOptions {
   bool ignore_pull_failures = false;
   bool ignore_buildable = false;
   bool references_only = false;   // `image pull`: arguments are image references
+  bool as_configured = false;     // `up`: pull only what each service's pull_policy asks for
 };
 int run_pull(const GlobalOptions& g, const ImageGlobals& ig, const PullOptions& o);
+
+// `up`/`run`/`create`: pulls what the services' pull_policy (or o.policy, `--pull`) asks for,
+// then maps each service (o.args, else all) to its image's config digest. Errors name the
+// service: an image missing after pulling, a service without an image.
+Result<std::map<std::string, std::string>> ensure_service_images(const compose::Project& p,
+                                                                 const ImageGlobals& ig,
+                                                                 const PullOptions& o);
 
 struct PushOptions {
   std::string reference;

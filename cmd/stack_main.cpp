@@ -3,7 +3,10 @@
 #include <cstdio>
 
 #include "cli.h"
+#include "cli_attach.h"
 #include "image_cli.h"
+#include "project_cli.h"
+#include "volume_cli.h"
 
 int main(int argc, char** argv) {
   using stack::cli::ConfigOptions;
@@ -130,6 +133,110 @@ int main(int argc, char** argv) {
   CLI::App* logout = app.add_subcommand("logout", "Log out from a registry");
   logout->add_option("server", logout_server, "Registry (default: docker.io)");
 
+
+  // --- project ---
+  stack::cli::UpOptions up_o;
+  CLI::App* up = app.add_subcommand("up", "Create and start the project's containers");
+  up->add_flag("-d,--detach", up_o.detach, "Run containers in the background");
+  up->add_flag("--wait", up_o.wait, "Wait for services to be running|healthy (implies -d)");
+  up->add_option("--wait-timeout", up_o.wait_timeout_s, "Seconds to wait with --wait");
+  up->add_flag("--no-start", up_o.no_start, "Create the containers without starting them");
+  up->add_flag("--force-recreate", up_o.force_recreate, "Recreate containers even if unchanged");
+  up->add_flag("--no-recreate", up_o.no_recreate, "Never recreate existing containers");
+  up->add_flag("--always-recreate-deps", up_o.always_recreate_deps, "Recreate dependent containers too");
+  up->add_flag("--remove-orphans", up_o.remove_orphans, "Remove containers of services not in the file");
+  up->add_flag("--no-deps", up_o.no_deps, "Don't start linked services");
+  up->add_flag("--dry-run", up_o.dry_run, "Print the plan without changing anything");
+  up->add_flag("--quiet-pull", up_o.quiet_pull, "Pull without printing progress");
+  up->add_flag("--abort-on-container-exit", up_o.abort_on_container_exit,
+               "Stop all containers if any container stops");
+  up->add_option("--exit-code-from", up_o.exit_code_from, "Return the exit code of this service's container");
+  up->add_option("--scale", up_o.scale, "SERVICE=NUM: scale a service, overriding the file")
+      ->allow_extra_args(false);
+  up->add_option("--pull", up_o.pull, "Pull images: always, missing, never, build")
+      ->check(CLI::IsMember({"always", "missing", "never", "build"}));
+  up->add_option("-t,--timeout", up_o.timeout_s, "Seconds to wait for containers to stop");
+  up->add_flag("--no-color", up_o.no_color, "Monochrome output");
+  up->add_flag("--no-log-prefix", up_o.no_log_prefix, "Don't print a prefix in logs");
+  up->add_flag("--timestamps", up_o.timestamps, "Show timestamps");
+  up->add_option("service", up_o.services, "Services (default: all)");
+
+  stack::cli::DownOptions down_o;
+  CLI::App* down = app.add_subcommand("down", "Stop and remove the project's containers and networks");
+  down->add_flag("-v,--volumes", down_o.volumes, "Remove named volumes of the project and anonymous volumes");
+  down->add_flag("--remove-orphans", down_o.remove_orphans, "Remove containers of services not in the file");
+  down->add_option("--rmi", down_o.rmi, "Remove images used by services: local or all")
+      ->check(CLI::IsMember({"local", "all"}));
+  down->add_option("-t,--timeout", down_o.timeout_s, "Seconds to wait for containers to stop");
+  down->add_flag("--dry-run", down_o.dry_run, "Print the plan without changing anything");
+  down->add_option("service", down_o.services, "Services (default: all)");
+
+  std::vector<std::string> scale_args;
+  bool scale_no_deps = false, scale_dry_run = false;
+  CLI::App* scale = app.add_subcommand("scale", "Set the number of containers of services");
+  scale->add_flag("--no-deps", scale_no_deps, "Don't start linked services");
+  scale->add_flag("--dry-run", scale_dry_run, "Print the plan without changing anything");
+  scale->add_option("service=replicas", scale_args, "SERVICE=REPLICAS")->required();
+
+  stack::cli::PsOptions ps_o;
+  CLI::App* ps = app.add_subcommand("ps", "List the project's containers");
+  ps->add_flag("-a,--all", ps_o.all, "Show all containers (default: running ones)");
+  ps->add_flag("-q,--quiet", ps_o.quiet, "Only show IDs");
+  ps->add_flag("--services", ps_o.list_services, "Show the services");
+  ps->add_option("--format", ps_o.format, "table or json")->check(CLI::IsMember({"table", "json"}));
+  ps->add_option("--status", ps_o.status, "Filter by status")->allow_extra_args(false);
+  ps->add_option("--filter", ps_o.filters, "Filter: status=…")->allow_extra_args(false);
+  ps->add_flag("--no-trunc", ps_o.no_trunc, "Don't truncate output");
+  ps->add_option("service", ps_o.services, "Services");
+
+  stack::cli::LifecycleOptions life_o;
+  std::map<std::string, CLI::App*> life;
+  for (auto [verb, help] : std::vector<std::pair<const char*, const char*>>{
+           {"start", "Start the services' existing containers"},
+           {"stop", "Stop the services' containers"},
+           {"restart", "Restart the services' containers"},
+           {"kill", "Kill the services' containers"},
+           {"rm", "Remove stopped service containers"},
+           {"pause", "Pause the services' containers"},
+           {"unpause", "Unpause the services' containers"}}) {
+    CLI::App* cmd = app.add_subcommand(verb, help);
+    cmd->add_option("service", life_o.services, "Services (default: all)");
+    life[verb] = cmd;
+  }
+  for (const char* v : {"stop", "restart"})
+    life[v]->add_option("-t,--timeout", life_o.timeout_s, "Seconds to wait before killing");
+  life["kill"]->add_option("-s,--signal", life_o.signal, "Signal to send (default SIGKILL)");
+  life["rm"]->add_flag("-f,--force", life_o.force, "Don't ask to confirm removal");
+  life["rm"]->add_flag("-s,--stop", life_o.stop_first, "Stop the containers first");
+  life["rm"]->add_flag("-v,--volumes", life_o.volumes, "Remove anonymous volumes");
+  for (const char* v : {"start", "stop", "restart"})
+    life[v]->add_flag("--dry-run", life_o.dry_run, "Print the plan without changing anything");
+
+  std::vector<std::string> top_services;
+  CLI::App* top = app.add_subcommand("top", "Show the processes of the services' containers");
+  top->add_option("service", top_services, "Services");
+
+  stack::cli::LogsOptions logs_o;
+  CLI::App* logs = app.add_subcommand("logs", "Show the output of the services' containers");
+  logs->add_flag("-f,--follow", logs_o.follow, "Follow log output");
+  logs->add_option("-n,--tail", logs_o.tail, "Number of lines from the end of each log (or \"all\")");
+  logs->add_option("--since", logs_o.since, "Since a time (RFC 3339 or unix) or a duration (42m)");
+  logs->add_option("--until", logs_o.until, "Until a time or a duration");
+  logs->add_flag("-t,--timestamps", logs_o.timestamps, "Show timestamps");
+  logs->add_flag("--no-log-prefix", logs_o.no_prefix, "Don't print a prefix");
+  logs->add_flag("--no-color", logs_o.no_color, "Monochrome output");
+  logs->add_option("--index", logs_o.index, "Replica index of the service");
+  logs->add_option("service", logs_o.services, "Services");
+
+  std::vector<std::string> wait_services;
+  bool wait_down = false;
+  CLI::App* wait = app.add_subcommand("wait", "Block until the services' containers stop");
+  wait->add_flag("--down-project", wait_down, "Take the project down when the first container stops");
+  wait->add_option("service", wait_services, "Services")->required();
+
+  stack::cli::VolumeCli volume_o;
+  stack::cli::add_volume_commands(app, volume_o);
+
   bool version_short = false;
   CLI::App* version = app.add_subcommand("version", "Show the stack version");
   version->add_flag("--short", version_short, "Print the version number only");
@@ -161,8 +268,18 @@ int main(int argc, char** argv) {
     pull_o.references_only = true;
     return run_pull(g, ig, pull_o);
   }
+  if (up->parsed()) return run_up(g, ig, up_o);
+  if (down->parsed()) return run_down(g, ig, down_o);
+  if (scale->parsed()) return run_scale(g, ig, scale_args, scale_no_deps, scale_dry_run);
+  if (ps->parsed()) return run_ps(g, ig, ps_o);
+  for (const auto& [verb, cmd] : life)
+    if (cmd->parsed()) return run_lifecycle(verb, g, ig, life_o);
+  if (top->parsed()) return run_top(g, ig, top_services);
+  if (logs->parsed()) return run_logs(g, ig, logs_o);
+  if (wait->parsed()) return run_wait(g, ig, wait_services, wait_down);
   if (login->parsed()) return run_login(ig, login_o);
   if (logout->parsed()) return run_logout(logout_server);
+  if (int rc = run_volume_cli(state_root(ig.root), volume_o); rc >= 0) return rc;
   if (version->parsed()) {
     std::printf(version_short ? "%s\n" : "stack version %s\n", STACK_VERSION);
     return 0;

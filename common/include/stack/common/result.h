@@ -57,6 +57,14 @@ class [[nodiscard]] Result {
   const Error& error() const& { return std::get<1>(v_); }
   Error&& error() && { return std::get<1>(std::move(v_)); }
 
+  // The value, or `fallback` on error.
+  T value_or(T fallback) const& { return ok() ? value() : std::move(fallback); }
+  // Adds context to an error; a value passes through.
+  Result wrap(std::string ctx) && {
+    if (!ok()) error().wrap(std::move(ctx));
+    return std::move(*this);
+  }
+
  private:
   std::variant<T, Error> v_;
 };
@@ -71,6 +79,11 @@ class [[nodiscard]] Result<void> {
   Error& error() & { return err_; }
   const Error& error() const& { return err_; }
   Error&& error() && { return std::move(err_); }
+  // Adds context to an error.
+  Result wrap(std::string ctx) && {
+    if (failed_) err_.wrap(std::move(ctx));
+    return std::move(*this);
+  }
 
  private:
   Error err_;

@@ -1,0 +1,89 @@
+// LocalHost: the Host that is this machine. Its state lives under the state root, shared by
+// every `stack` process and the shims:
+//
+//   <root>/containers/<id>/         one container (id: 64 hex), see docs/engine.md
+//       container.json              the record (name, labels, image, …); written last at create
+//                                   and atomically on rename: a directory without it is a
+//                                   create that never finished, removed by the next observe
+//       bundle/config.json          the OCI spec the shim creates the container from
+//       shim.json status.json log.json shim.sock shim.pid    (shim_protocol.h)
+//       rootfs/ upper/ work/        the overlay mount (image layers + the container's layer)
+//       hosts resolv.conf hostname  bind-mounted at /etc/…
+//       paused                      present while the container is paused
+//   <root>/containers/.names/<name> symlink → <id>: claims a name across processes
+//   <root>/containers/.lock         flock held while names are claimed, renamed or released
+//   <root>/networks/<name>.json     project networks (labels); bridges come with the networks work
+//   <root>/volumes/                 the local volume driver
+//   <root>/projects/<project>.lock  flock held by up/down/scale of one project
+//   <root>/images/                  the image store
+//
+// Thread-safe: the executor calls it from several threads.
+#pragma once
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "stack/common/result.h"
+#include "stack/common/syscalls.h"
+#include "stack/common/unique_fd.h"
+#include "stack/engine/host.h"
+
+namespace stack::engine {
+
+struct LocalHostOptions {
+  std::string root = "/var/lib/stack";
+  std::string shim_binary;  // stack-shim; empty: beside /proc/self/exe, else $STACK_SHIM
+  std::string runtime_root = "/run/stack/runtime";
+};
+
+class LocalHost final : public Host {
+ public:
+  // Makes the state directories. `sys` must outlive the host.
+  static Result<std::unique_ptr<LocalHost>> open(const LocalHostOptions& options, Syscalls& sys);
+  ~LocalHost() override;
+
+  const std::string& name() const override { return name_; }
+  Result<Snapshot> observe(const std::string& project) override;
+  Result<std::vector<ContainerInfo>> containers(const std::string& project) override;
+  Status create_container(const ContainerRequest& request) override;
+  Status start_container(const std::string& name) override;
+  Status stop_container(const std::string& name, const StopOptions& options) override;
+  Status kill_container(const std::string& name, const std::string& signal) override;
+  Status remove_container(const std::string& name, bool force) override;
+  Status rename_container(const std::string& name, const std::string& to) override;
+  Status pause_container(const std::string& name) override;
+  Status unpause_container(const std::string& name) override;
+  Status create_network(const std::string& name, const compose::Mapping& labels) override;
+  Status remove_network(const std::string& name) override;
+  Status create_volume(const std::string& name, const compose::Volume& volume,
+                       const compose::Mapping& labels) override;
+  Status remove_volume(const std::string& name) override;
+
+  // ---- local extras for the CLI ----
+  const std::string& root() const { return options_.root; }
+  // The container directory of `name` (ENOENT "no such container: name").
+  Result<std::string> container_dir(const std::string& name);
+  Result<ContainerInfo> inspect(const std::string& name);
+  // Host pids of the container's processes (`top`).
+  Result<std::vector<int>> processes(const std::string& name);
+  // The runtime container id and root, for exec through the runtime library.
+  Result<std::string> runtime_id(const std::string& name);
+  const std::string& runtime_root() const { return options_.runtime_root; }
+
+  struct Impl;  // private state (engine/src/host/local_impl.h)
+
+ private:
+  LocalHost(LocalHostOptions options, Syscalls& sys);
+  LocalHostOptions options_;
+  Syscalls& sys_;
+  std::string name_ = "local";
+  std::unique_ptr<Impl> impl_;
+};
+
+// Takes <root>/projects/<project>.lock: two `stack up` of one project serialise, and a `down`
+// waits for an `up` to finish. Blocks; the lock is released when the fd closes (also when the
+// process dies, so a killed `stack up` never leaves the project locked).
+Result<UniqueFd> lock_project(const std::string& root, const std::string& project);
+
+}  // namespace stack::engine

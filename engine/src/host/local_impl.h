@@ -1,0 +1,57 @@
+// LocalHost's shared private state (local_host.h): paths, the runtime, the volume driver, and
+// loading container directories.
+#pragma once
+
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "local_internal.h"
+#include "stack/engine/local_host.h"
+#include "stack/runtime/container.h"
+#include "stack/volumes/local.h"
+
+namespace stack::engine {
+
+struct LocalHost::Impl {
+  Impl(const LocalHostOptions& o, Syscalls& s);
+
+  LocalHostOptions options;
+  Syscalls& sys;
+  std::string containers_dir, names_dir, networks_dir;
+  runtime::Runtime runtime;
+
+  // One container directory as found on disk.
+  struct Loaded {
+    std::string dir;
+    local::ContainerRecord record;
+    std::optional<ShimStatus> status;  // absent until a shim first ran it
+    bool alive = false;                // a shim supervises it now
+    bool paused = false;
+  };
+
+  std::string dir_of(const std::string& id) const { return containers_dir + "/" + id; }
+  // The global name lock (containers/.lock), held while names are claimed or released.
+  Result<UniqueFd> lock_names() const;
+  std::string link_target(const std::string& name) const;
+  bool has_record(const std::string& id) const;
+  // The id of a container by name, id or unique id prefix. ENOENT "no such container: x".
+  Result<std::string> find_id(const std::string& name) const;
+  Result<Loaded> load(const std::string& id) const;
+  std::vector<Loaded> load_all(const std::string& project) const;
+  void collect_unfinished(const std::string& id) const;
+  ObservedContainer observed(const Loaded& l, const std::string& host) const;
+  ContainerInfo info(const Loaded& l, const std::string& host) const;
+  // A container whose shim died: kill and delete what the runtime still has, record the exit.
+  void reap_orphan(const Loaded& l);
+
+  // Volumes (local_volumes.cpp).
+  Result<volumes::LocalDriver*> driver();
+  Result<std::vector<ObservedVolume>> project_volumes(const std::string& project);
+  std::mutex driver_mu;
+  std::optional<volumes::LocalDriver> driver_;
+};
+
+}  // namespace stack::engine

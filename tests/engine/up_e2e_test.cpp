@@ -1,0 +1,387 @@
+// The engine end to end: the real `stack` binary with its shims and runtime on this machine,
+// images imported into a fresh state root (engine_fixture.h).
+#include <arpa/inet.h>
+#include <dirent.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <catch2/catch.hpp>
+#include <fstream>
+#include <set>
+#include <thread>
+
+#include "engine/engine_fixture.h"
+
+using stack::test::EngineProject;
+
+namespace {
+
+std::string state(const nlohmann::json& c) { return c.value("State", ""); }
+
+std::vector<std::string> entries(const std::string& dir) {
+  std::vector<std::string> out;
+  if (DIR* d = ::opendir(dir.c_str())) {
+    while (auto* e = ::readdir(d))
+      if (e->d_name[0] != '.') out.push_back(e->d_name);
+    ::closedir(d);
+  }
+  return out;
+}
+
+std::string slurp(const std::string& path) {
+  std::ifstream in(path);
+  return std::string((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+}
+
+int free_port() {
+  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  ::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a);
+  socklen_t len = sizeof a;
+  ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
+  ::close(fd);
+  return ntohs(a.sin_port);
+}
+
+std::string http_get(int port) {
+  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_port = htons(static_cast<uint16_t>(port));
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  std::string out;
+  if (::connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0) {
+    std::string req = "GET /index.html HTTP/1.0\r\nHost: x\r\n\r\n";
+    (void)!::write(fd, req.data(), req.size());
+    char buf[4096];
+    ssize_t n;
+    while ((n = ::read(fd, buf, sizeof buf)) > 0) out.append(buf, static_cast<size_t>(n));
+  }
+  ::close(fd);
+  return out;
+}
+
+}  // namespace
+
+TEST_CASE("up -d starts a health-gated chain with a one-shot job in order") {
+  EngineProject p("chain");
+  p.write_compose(R"(services:
+  db:
+    image: busybox:e2e
+    command: ["sh", "-c", "sleep 1; touch /tmp/ready; exec sleep 1000"]
+    healthcheck:
+      test: ["CMD", "test", "-f", "/tmp/ready"]
+      interval: 200ms
+      # Failures during the start period do not count (else db would be unhealthy before it
+      # is ready, and Compose fails a service_healthy dependency on an unhealthy container).
+      start_period: 20s
+      start_interval: 200ms
+  migrate:
+    image: busybox:e2e
+    command: ["sh", "-c", "echo migrated"]
+    depends_on:
+      db: {condition: service_healthy}
+  web:
+    image: busybox:e2e
+    command: ["sh", "-c", "echo web started; exec sleep 1000"]
+    depends_on:
+      migrate: {condition: service_completed_successfully}
+)");
+  auto up = p.stack({"up", "-d"});
+  INFO(up.describe());
+  REQUIRE(up.exit_code == 0);
+  auto ps = p.ps();
+  REQUIRE(ps.size() == 3);
+  CHECK(state(ps["chain-db-1"]) == "running");
+  CHECK(ps["chain-db-1"]["Health"] == "healthy");
+  CHECK(state(ps["chain-migrate-1"]) == "exited");
+  CHECK(ps["chain-migrate-1"]["ExitCode"] == 0);
+  CHECK(state(ps["chain-web-1"]) == "running");
+  // migrate started only after a successful probe of db; web only after migrate finished.
+  auto db = p.status("chain-db-1");
+  auto migrate = p.status("chain-migrate-1");
+  auto web = p.status("chain-web-1");
+  std::string first_ok;
+  for (const auto& probe : db["health"]["log"])
+    if (probe["exit_code"] == 0 && first_ok.empty()) first_ok = probe["end"];
+  REQUIRE(!first_ok.empty());
+  CHECK(migrate["started_at"].get<std::string>() >= first_ok);
+  CHECK(web["started_at"].get<std::string>() >= migrate["finished_at"].get<std::string>());
+  auto logs = p.stack({"logs", "--no-color", "migrate", "web"});
+  CHECK(logs.out.find("migrate-1  | migrated") != std::string::npos);
+  CHECK(logs.out.find("web-1      | web started") != std::string::npos);
+  // A new shell (another process) sees the same state: nothing lives in the CLI.
+  CHECK(p.stack({"ps", "-q"}).out.size() == 2 * 65);
+}
+
+TEST_CASE("a no-op up changes nothing and a changed service alone is recreated") {
+  EngineProject p("recreate");
+  auto file = [&](const std::string& web_cmd) {
+    p.write_compose("services:\n  db:\n    image: busybox:e2e\n    command: [\"sleep\", \"1000\"]\n"
+                    "  web:\n    image: busybox:e2e\n    command: [\"sh\", \"-c\", \"" + web_cmd +
+                    "\"]\n    stop_grace_period: 1s\n");
+  };
+  file("exec sleep 1000");
+  REQUIRE(p.stack({"up", "-d"}).exit_code == 0);
+  auto before = p.ps();
+  auto again = p.stack({"up", "-d"});
+  REQUIRE(again.exit_code == 0);
+  CHECK(again.err.find("Created") == std::string::npos);
+  CHECK(p.ps()["recreate-web-1"]["ID"] == before["recreate-web-1"]["ID"]);
+  CHECK(p.stack({"up", "-d", "--dry-run"}).out.empty());
+
+  file("echo v2; exec sleep 1000");
+  auto dry = p.stack({"up", "-d", "--dry-run"});
+  CHECK(dry.out.find("config hash changed") != std::string::npos);
+  REQUIRE(p.stack({"up", "-d"}).exit_code == 0);
+  auto after = p.ps();
+  REQUIRE(after.size() == 2);
+  CHECK(after["recreate-web-1"]["ID"] != before["recreate-web-1"]["ID"]);
+  CHECK(after["recreate-db-1"]["ID"] == before["recreate-db-1"]["ID"]);
+  CHECK(state(after["recreate-web-1"]) == "running");
+}
+
+TEST_CASE("scale changes only the replica count; logs -f picks up replicas started later") {
+  EngineProject p("scale");
+  p.write_compose(R"(services:
+  db:
+    image: busybox:e2e
+    command: ["sleep", "1000"]
+  web:
+    image: busybox:e2e
+    command: ["sh", "-c", "echo hello from $$(hostname); exec sleep 1000"]
+    stop_grace_period: 1s
+)");
+  REQUIRE(p.stack({"up", "-d"}).exit_code == 0);
+  auto before = p.ps();
+  std::string follow_out;
+  std::thread follower([&] {
+    follow_out = p.stack({"logs", "-f", "--no-color", "web"}, std::chrono::milliseconds(5000)).out;
+  });
+  std::this_thread::sleep_for(std::chrono::milliseconds(1000));
+  auto up3 = p.stack({"scale", "web=3"});
+  follower.join();
+  REQUIRE(up3.exit_code == 0);
+  auto three = p.ps();
+  REQUIRE(three.size() == 4);
+  for (const char* n : {"scale-web-1", "scale-web-2", "scale-web-3"}) CHECK(state(three[n]) == "running");
+  CHECK(three["scale-web-1"]["ID"] == before["scale-web-1"]["ID"]);
+  CHECK(three["scale-db-1"]["ID"] == before["scale-db-1"]["ID"]);
+  CHECK(follow_out.find("web-3  | hello from") != std::string::npos);
+
+  REQUIRE(p.stack({"scale", "web=1"}).exit_code == 0);
+  auto one = p.ps();
+  REQUIRE(one.size() == 2);
+  CHECK(one["scale-web-1"]["ID"] == before["scale-web-1"]["ID"]);
+}
+
+TEST_CASE("restart policies after kill -9 of the container's process") {
+  EngineProject p("restart");
+  p.write_compose(R"(services:
+  always:
+    image: busybox:e2e
+    command: ["sleep", "1000"]
+    restart: always
+  never:
+    image: busybox:e2e
+    command: ["sleep", "1000"]
+)");
+  REQUIRE(p.stack({"up", "-d"}).exit_code == 0);
+  auto a = p.status("restart-always-1");
+  auto n = p.status("restart-never-1");
+  int a_pid = a["pid"], n_pid = n["pid"];
+  REQUIRE(a_pid > 0);
+  REQUIRE(n_pid > 0);
+  REQUIRE(::kill(a_pid, SIGKILL) == 0);
+  REQUIRE(::kill(n_pid, SIGKILL) == 0);
+  CHECK(EngineProject::eventually([&] {
+    auto s = p.status("restart-always-1");
+    return s["restart_count"] == 1 && s["state"] == "running" && s["pid"] != a_pid;
+  }));
+  CHECK(EngineProject::eventually([&] {
+    auto s = p.status("restart-never-1");
+    return s["state"] == "exited" && s["exit_code"] == 137;
+  }));
+  // `up` starts the exited one again, as Compose does.
+  REQUIRE(p.stack({"up", "-d"}).exit_code == 0);
+  CHECK(state(p.ps()["restart-never-1"]) == "running");
+}
+
+TEST_CASE("busybox httpd answers real HTTP requests") {
+  EngineProject p("http");
+  int port = free_port();
+  p.write_compose("services:\n  web:\n    image: busybox:e2e\n    network_mode: host\n"
+                  "    command: [\"httpd\", \"-f\", \"-p\", \"127.0.0.1:" + std::to_string(port) +
+                  "\", \"-h\", \"/www\"]\n");
+  REQUIRE(p.stack({"up", "-d"}).exit_code == 0);
+  std::string reply;
+  CHECK(EngineProject::eventually([&] {
+    reply = http_get(port);
+    return reply.find("hello from stack") != std::string::npos;
+  }));
+  CHECK(reply.rfind("HTTP/1.", 0) == 0);
+}
+
+TEST_CASE("a named volume is filled from the image, and down -v leaves nothing behind") {
+  EngineProject p("vol");
+  p.write_compose(R"(services:
+  app:
+    image: busybox:e2e
+    command: ["sh", "-c", "cat /data/seed.txt; echo written > /data/new; exec sleep 1000"]
+    volumes: ["data:/data"]
+    restart: always
+  scratch:
+    image: busybox:e2e
+    command: ["sleep", "1000"]
+    volumes: ["/scratch"]
+volumes:
+  data: {}
+)");
+  REQUIRE(p.stack({"up", "-d"}).exit_code == 0);
+  const std::string vol = p.root() + "/volumes/vol_data/_data";
+  CHECK(EngineProject::eventually([&] { return slurp(vol + "/new") == "written\n"; }));
+  CHECK(slurp(vol + "/seed.txt") == "from the image\n");
+  CHECK(EngineProject::eventually([&] {
+    return p.stack({"logs", "app"}).out.find("from the image") != std::string::npos;
+  }));
+  auto ps = p.ps();
+  std::vector<std::string> ids;
+  std::vector<int> shim_pids;
+  for (auto& [name, c] : ps) {
+    ids.push_back(c["ID"]);
+    shim_pids.push_back(p.status(name)["shim_pid"]);
+  }
+  REQUIRE(ids.size() == 2);
+
+  auto down = p.stack({"down", "-v"});
+  REQUIRE(down.exit_code == 0);
+  CHECK(entries(p.root() + "/containers").empty());
+  CHECK(entries(p.root() + "/containers/.names").empty());
+  CHECK(entries(p.root() + "/volumes").empty());
+  CHECK(entries(p.root() + "/networks").empty());
+  std::string mounts = slurp("/proc/self/mountinfo");
+  CHECK(mounts.find(p.root()) == std::string::npos);
+  for (const auto& id : ids) {
+    CHECK(::access(("/run/stack/runtime/" + id).c_str(), F_OK) != 0);
+    for (const char* ctl : {"memory", "pids", "cpu"})
+      CHECK(::access(("/sys/fs/cgroup/" + std::string(ctl) + "/stack/" + id).c_str(), F_OK) != 0);
+  }
+  // Gone, or a zombie that this machine's init has not reaped yet.
+  for (int pid : shim_pids) {
+    std::string st = slurp("/proc/" + std::to_string(pid) + "/stat");
+    CHECK((st.empty() || st.find(") Z ") != std::string::npos));
+  }
+}
+
+TEST_CASE("bad input: a clear error naming the service, and nothing running is lost") {
+  EngineProject p("bad");
+  p.write_compose("services:\n  web:\n    image: busybox:e2e\n    ports: [\"80:80:80:80\"]\n");
+  auto invalid = p.stack({"up", "-d"});
+  CHECK(invalid.exit_code != 0);
+  CHECK(invalid.err.find("compose.yaml:") != std::string::npos);
+
+  p.write_compose(R"(services:
+  good:
+    image: busybox:e2e
+    command: ["sleep", "1000"]
+  broken:
+    image: busybox:e2e
+    command: ["/no/such/program"]
+  after:
+    image: busybox:e2e
+    command: ["sleep", "1000"]
+    depends_on: [broken]
+)");
+  auto up = p.stack({"up", "-d"});
+  CHECK(up.exit_code == 1);
+  CHECK(up.err.find("container bad-broken-1") != std::string::npos);
+  CHECK(up.err.find("/no/such/program") != std::string::npos);
+  auto ps = p.ps();
+  CHECK(state(ps["bad-good-1"]) == "running");
+  CHECK(ps.count("bad-after-1") == 0);
+  auto good_id = ps["bad-good-1"]["ID"];
+
+  p.write_compose(R"(services:
+  good:
+    image: busybox:e2e
+    command: ["sleep", "1000"]
+  missing:
+    image: busybox:nope
+    pull_policy: never
+)");
+  auto missing = p.stack({"up", "-d"});
+  CHECK(missing.exit_code == 1);
+  CHECK(missing.err.find("service missing") != std::string::npos);
+  CHECK(p.ps()["bad-good-1"]["ID"] == good_id);
+
+  p.write_compose(R"(services:
+  a:
+    image: busybox:e2e
+    depends_on: [b]
+  b:
+    image: busybox:e2e
+    depends_on: [a]
+)");
+  auto cycle = p.stack({"up", "-d"});
+  CHECK(cycle.exit_code != 0);
+  CHECK(cycle.err.find("cycle") != std::string::npos);
+  CHECK(p.ps()["bad-good-1"]["ID"] == good_id);
+}
+
+TEST_CASE("killing stack up at any moment and running it again converges") {
+  EngineProject p("crash");
+  std::string yaml = "services:\n";
+  for (int i = 0; i < 6; ++i)
+    yaml += "  s" + std::to_string(i) + ":\n    image: busybox:e2e\n    command: [\"sleep\", \"1000\"]\n";
+  p.write_compose(yaml);
+  for (int delay_ms : {30, 80, 150}) {
+    auto killed = p.stack({"up", "-d"}, std::chrono::milliseconds(delay_ms));
+    (void)killed;
+    REQUIRE(p.stack({"up", "-d"}).exit_code == 0);
+    auto ps = p.ps();
+    CHECK(ps.size() == 6);
+    for (auto& [name, c] : ps) CHECK(state(c) == "running");
+    // Every container directory has its record: nothing half-created survives.
+    for (const auto& id : entries(p.root() + "/containers"))
+      CHECK(::access((p.root() + "/containers/" + id + "/container.json").c_str(), F_OK) == 0);
+    REQUIRE(p.stack({"down", "-t", "0"}).exit_code == 0);
+  }
+}
+
+TEST_CASE("attached up prints prefixed output and exit lines; abort-on-container-exit") {
+  EngineProject p("attach");
+  p.write_compose(R"(services:
+  a:
+    image: busybox:e2e
+    command: ["sh", "-c", "echo from a"]
+  b:
+    image: busybox:e2e
+    command: ["sh", "-c", "sleep 0.5; echo from b; exit 3"]
+)");
+  auto up = p.stack({"up", "--no-color"}, std::chrono::milliseconds(30000));
+  INFO(up.describe());
+  CHECK(up.exit_code == 0);
+  CHECK(up.out.find("a-1  | from a\n") != std::string::npos);
+  CHECK(up.out.find("b-1  | from b\n") != std::string::npos);
+  CHECK(up.out.find("b-1 exited with code 3\n") != std::string::npos);
+
+  p.write_compose(R"(services:
+  sleeper:
+    image: busybox:e2e
+    command: ["sleep", "1000"]
+    stop_grace_period: 1s
+  b:
+    image: busybox:e2e
+    command: ["sh", "-c", "sleep 0.5; exit 3"]
+)");
+  auto abort = p.stack({"up", "--no-color", "--abort-on-container-exit", "--exit-code-from", "b"},
+                       std::chrono::milliseconds(30000));
+  INFO(abort.describe());
+  CHECK(abort.exit_code == 3);
+  auto ps = p.ps();
+  CHECK(state(ps["attach-sleeper-1"]) == "exited");
+}
