@@ -4,6 +4,7 @@
 
 #include "cli.h"
 #include "cli_attach.h"
+#include "exec_cli.h"
 #include "image_cli.h"
 #include "project_cli.h"
 #include "volume_cli.h"
@@ -234,6 +235,44 @@ int main(int argc, char** argv) {
   wait->add_flag("--down-project", wait_down, "Take the project down when the first container stops");
   wait->add_option("service", wait_services, "Services")->required();
 
+  stack::cli::ServiceExecOptions exec_o;
+  CLI::App* exec = app.add_subcommand("exec", "Execute a command in a running container");
+  exec->add_flag("-d,--detach", exec_o.detach, "Run the command in the background");
+  exec->add_flag("-T,--no-TTY", exec_o.no_tty, "Disable pseudo-TTY allocation");
+  exec->add_flag("-i,--interactive", exec_o.interactive, "Keep STDIN open (default)");
+  exec->add_flag("-t,--tty", exec_o.tty, "Allocate a pseudo-TTY (default when stdin is one)");
+  exec->add_option("--index", exec_o.index, "Index of the container if the service has replicas");
+  exec->add_option("-u,--user", exec_o.user, "Run the command as this user");
+  exec->add_option("-w,--workdir", exec_o.workdir, "Working directory for the command");
+  exec->add_option("-e,--env", exec_o.env, "Set environment variables (KEY=VAL)")
+      ->allow_extra_args(false);
+  exec->add_flag("--privileged", exec_o.privileged, "Give extended privileges to the process");
+  exec->add_option("service", exec_o.service, "SERVICE")->required();
+  // Everything after SERVICE is the command, flags included (`exec web sh -c …`).
+  exec->prefix_command();
+
+  stack::cli::ServiceRunOptions run_o;
+  CLI::App* run = app.add_subcommand("run", "Run a one-off command on a service");
+  run->add_flag("--rm", run_o.remove, "Remove the container when it exits");
+  run->add_flag("-d,--detach", run_o.detach, "Run the container in the background");
+  run->add_option("-e,--env", run_o.env, "Set environment variables (KEY=VAL)")
+      ->allow_extra_args(false);
+  run->add_option("-l,--label", run_o.labels, "Add or override a label (KEY=VAL)")
+      ->allow_extra_args(false);
+  run->add_option("--entrypoint", run_o.entrypoint, "Override the image's entrypoint");
+  run->add_flag("--no-deps", run_o.no_deps, "Don't start linked services");
+  run->add_option("--name", run_o.name, "Assign a name to the container");
+  run->add_option("-u,--user", run_o.user, "Run as this user");
+  run->add_option("-w,--workdir", run_o.workdir, "Working directory inside the container");
+  run->add_flag("-T,--no-TTY", run_o.no_tty, "Disable pseudo-TTY allocation");
+  run->add_flag("-i,--interactive", run_o.interactive, "Keep STDIN open");
+  run->add_flag("--service-ports", run_o.service_ports, "Publish the service's ports");
+  run->add_option("--pull", run_o.pull, "Pull the image: always, missing, never")
+      ->check(CLI::IsMember({"always", "missing", "never"}));
+  run->add_flag("--quiet-pull", run_o.quiet_pull, "Pull without printing progress");
+  run->add_option("service", run_o.service, "SERVICE")->required();
+  run->prefix_command();
+
   stack::cli::VolumeCli volume_o;
   stack::cli::add_volume_commands(app, volume_o);
 
@@ -277,6 +316,15 @@ int main(int argc, char** argv) {
   if (top->parsed()) return run_top(g, ig, top_services);
   if (logs->parsed()) return run_logs(g, ig, logs_o);
   if (wait->parsed()) return run_wait(g, ig, wait_services, wait_down);
+  if (exec->parsed()) {
+    exec_o.command = exec->remaining();
+    return run_exec(g, ig, exec_o);
+  }
+  if (run->parsed()) {
+    run_o.command = run->remaining();
+    run_o.entrypoint_set = run->count("--entrypoint") > 0;
+    return run_run(g, ig, run_o);
+  }
   if (login->parsed()) return run_login(ig, login_o);
   if (logout->parsed()) return run_logout(logout_server);
   if (int rc = run_volume_cli(state_root(ig.root), volume_o); rc >= 0) return rc;

@@ -10,6 +10,7 @@
 #include <catch2/catch.hpp>
 #include <fstream>
 #include <set>
+#include <sstream>
 #include <thread>
 
 #include "engine/engine_fixture.h"
@@ -384,4 +385,38 @@ TEST_CASE("attached up prints prefixed output and exit lines; abort-on-container
   CHECK(abort.exit_code == 3);
   auto ps = p.ps();
   CHECK(state(ps["attach-sleeper-1"]) == "exited");
+}
+
+TEST_CASE("init: true forwards the stop signal and reaps orphaned zombies") {
+  EngineProject p("init");
+  p.write_compose(R"(services:
+  app:
+    image: busybox:e2e
+    init: true
+    command: ["sh", "-c", "(sleep 0.2 &); exec sleep 1000"]
+    stop_grace_period: 60s
+)");
+  REQUIRE(p.stack({"up", "-d"}).exit_code == 0);
+  std::this_thread::sleep_for(std::chrono::milliseconds(800));
+  auto top = p.stack({"top"});
+  REQUIRE(top.exit_code == 0);
+  CHECK(top.out.find("/sbin/docker-init -- sh -c") != std::string::npos);
+  // The orphaned `sleep 0.2` came to the init, which reaped it: no zombie in the container.
+  std::istringstream lines(top.out);
+  std::string line;
+  int processes = 0;
+  while (std::getline(lines, line)) {
+    std::istringstream f(line);
+    std::string uid, pid;
+    f >> uid >> pid;
+    if (pid.empty() || !std::isdigit(static_cast<unsigned char>(pid[0]))) continue;
+    ++processes;
+    CHECK(slurp("/proc/" + pid + "/stat").find(") Z ") == std::string::npos);
+  }
+  CHECK(processes == 2);  // the init and sleep 1000
+  // SIGTERM reaches `sleep` through the init: the stop does not wait for the 60 s grace.
+  auto stop = p.stack({"stop"});
+  REQUIRE(stop.exit_code == 0);
+  CHECK(stop.elapsed < std::chrono::milliseconds(10000));
+  CHECK(p.status("init-app-1")["exit_code"] == 143);
 }

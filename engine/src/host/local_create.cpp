@@ -224,6 +224,15 @@ Status CreateJob::run(local::ContainerRecord& record) {
   STACK_TRY_VOID(prepare_volumes(svc, stored.config, root_fd.get(), ctx));
   STACK_TRY_VOID(prepare_files(svc, ctx));
   STACK_TRY(auto spec, build_container_spec(svc, stored.config, ctx));
+  if (svc.init.value_or(false) && spec.process) {
+    // Docker's `init: true`: its init binary, bind-mounted read-only, runs the command as its
+    // child, forwards signals and reaps zombies (cmd/init_main.cpp).
+    if (::access(impl.options.init_binary.c_str(), X_OK) != 0)
+      return errno_error("init: " + impl.options.init_binary);
+    spec.mounts.push_back(runtime::Mount{"/sbin/docker-init", "bind", impl.options.init_binary,
+                                         {"rbind", "ro", "rprivate"}, {}});
+    spec.process->args.insert(spec.process->args.begin(), {"/sbin/docker-init", "--"});
+  }
   STACK_TRY_VOID(make_dir(dir + "/bundle", 0700));
   STACK_TRY_VOID(write_file_atomic(dir + "/bundle/config.json", runtime::spec_to_json(spec), 0600,
                                    Durability::kNoSync));

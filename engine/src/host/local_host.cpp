@@ -42,13 +42,14 @@ std::vector<std::string> dir_entries(const std::string& path) {
   return out;
 }
 
-std::string default_shim_binary() {
-  if (const char* env = std::getenv("STACK_SHIM"); env && *env) return env;
+// $<env>, else <name> beside this executable (the binaries are installed together).
+std::string companion_binary(const char* env_name, const char* name) {
+  if (const char* env = std::getenv(env_name); env && *env) return env;
   char self[PATH_MAX];
   ssize_t n = ::readlink("/proc/self/exe", self, sizeof self - 1);
-  if (n <= 0) return "stack-shim";
+  if (n <= 0) return name;
   std::string path(self, static_cast<size_t>(n));
-  return path.substr(0, path.rfind('/') + 1) + "stack-shim";
+  return path.substr(0, path.rfind('/') + 1) + name;
 }
 
 }  // namespace
@@ -61,7 +62,8 @@ LocalHost::~LocalHost() = default;
 Result<std::unique_ptr<LocalHost>> LocalHost::open(const LocalHostOptions& options,
                                                    Syscalls& sys) {
   LocalHostOptions o = options;
-  if (o.shim_binary.empty()) o.shim_binary = default_shim_binary();
+  if (o.shim_binary.empty()) o.shim_binary = companion_binary("STACK_SHIM", "stack-shim");
+  if (o.init_binary.empty()) o.init_binary = companion_binary("STACK_INIT", "stack-init");
   std::unique_ptr<LocalHost> host(new LocalHost(o, sys));
   host->impl_ = std::make_unique<Impl>(o, sys);
   for (const std::string& dir :

@@ -33,7 +33,8 @@ namespace stack::engine {
 
 struct LocalHostOptions {
   std::string root = "/var/lib/stack";
-  std::string shim_binary;  // stack-shim; empty: beside /proc/self/exe, else $STACK_SHIM
+  std::string shim_binary;  // stack-shim; empty: $STACK_SHIM, else beside /proc/self/exe
+  std::string init_binary;  // stack-init for `init: true`; empty: $STACK_INIT, else beside it
   std::string runtime_root = "/run/stack/runtime";
 };
 
