@@ -72,6 +72,10 @@ struct LifecycleOptions {
 int run_lifecycle(const std::string& verb, const GlobalOptions& g, const ImageGlobals& ig,
                   const LifecycleOptions& o);
 
+// `events [--json] [SERVICE…]`: container events until Ctrl-C (observed, see events_cli.cpp).
+int run_events(const GlobalOptions& g, const ImageGlobals& ig,
+               const std::vector<std::string>& services, bool json);
+
 int run_top(const GlobalOptions& g, const ImageGlobals& ig, const std::vector<std::string>& services);
 
 }  // namespace stack::cli

@@ -273,6 +273,12 @@ int main(int argc, char** argv) {
   run->add_option("service", run_o.service, "SERVICE")->required();
   run->prefix_command();
 
+  std::vector<std::string> events_services;
+  bool events_json = false;
+  CLI::App* events = app.add_subcommand("events", "Receive real time events from containers");
+  events->add_flag("--json", events_json, "Output events as a stream of JSON objects");
+  events->add_option("service", events_services, "Services");
+
   stack::cli::VolumeCli volume_o;
   stack::cli::add_volume_commands(app, volume_o);
 
@@ -315,6 +321,7 @@ int main(int argc, char** argv) {
     if (cmd->parsed()) return run_lifecycle(verb, g, ig, life_o);
   if (top->parsed()) return run_top(g, ig, top_services);
   if (logs->parsed()) return run_logs(g, ig, logs_o);
+  if (events->parsed()) return run_events(g, ig, events_services, events_json);
   if (wait->parsed()) return run_wait(g, ig, wait_services, wait_down);
   if (exec->parsed()) {
     exec_o.command = exec->remaining();

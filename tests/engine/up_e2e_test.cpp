@@ -420,3 +420,32 @@ TEST_CASE("init: true forwards the stop signal and reaps orphaned zombies") {
   CHECK(stop.elapsed < std::chrono::milliseconds(10000));
   CHECK(p.status("init-app-1")["exit_code"] == 143);
 }
+
+TEST_CASE("events --json reports create, start, die and destroy") {
+  EngineProject p("events");
+  p.write_compose(R"(services:
+  job:
+    image: busybox:e2e
+    command: ["sh", "-c", "sleep 0.3; exit 2"]
+)");
+  std::string out;
+  std::thread watcher([&] {
+    out = p.stack({"events", "--json"}, std::chrono::milliseconds(5000)).out;
+  });
+  std::this_thread::sleep_for(std::chrono::milliseconds(800));
+  REQUIRE(p.stack({"up", "-d"}).exit_code == 0);
+  std::this_thread::sleep_for(std::chrono::milliseconds(1200));
+  REQUIRE(p.stack({"down"}).exit_code == 0);
+  watcher.join();
+  std::vector<std::string> actions;
+  std::istringstream lines(out);
+  std::string line;
+  while (std::getline(lines, line)) {
+    auto j = nlohmann::json::parse(line);
+    CHECK(j["service"] == "job");
+    CHECK(j["attributes"]["name"] == "events-job-1");
+    actions.push_back(j["action"]);
+    if (j["action"] == "die") CHECK(j["attributes"]["exitCode"] == "2");
+  }
+  CHECK(actions == std::vector<std::string>{"create", "start", "die", "destroy"});
+}
