@@ -23,11 +23,6 @@ constexpr size_t kMaxLine = 16 * 1024;
 // are put on 0-2 and every signal is unblocked (see os_util.h), so the container starts with our
 // pipes and a clean mask.
 Status Supervisor::start_container() {
-  if (rt_.state(config_.id).ok()) {
-    // Left by a shim that died: this shim holds shim.pid's lock, so the container is ours.
-    if (Status st = rt_.remove(config_.id, true); !st.ok())
-      return std::move(st).error().wrap("removing stale container");
-  }
   STACK_TRY(auto out, make_pipe());
   STACK_TRY(auto err, make_pipe());
   UniqueFd stdin_read;
@@ -51,19 +46,24 @@ Status Supervisor::start_container() {
     console_theirs.reset(pair[1]);
     options.console_fd = console_theirs.get();
   }
-  {
+  auto created = run_in_child([&]() -> Result<int> {
+    if (rt_.state(config_.id).ok()) {
+      // Left by a shim that died: this shim holds shim.pid's lock, so the container is ours.
+      if (Status st = rt_.remove(config_.id, true); !st.ok())
+        return std::move(st).error().wrap("removing stale container");
+    }
     StdioWindow stdio(stdin_read.get(), out.second.get(), err.second.get());
     SignalWindow signals;
-    auto created = rt_.create(options);
-    if (!created.ok())
-      return std::move(created).error().wrap("creating container \"" + config_.id + "\"");
-    container_pid_ = *created;
+    auto pid = rt_.create(options);
+    if (!pid.ok()) return std::move(pid).error().wrap("creating container \"" + config_.id + "\"");
     if (Status st = rt_.start(config_.id); !st.ok()) {
       (void)rt_.remove(config_.id, true);
-      container_pid_ = -1;
       return std::move(st).error().wrap("starting container \"" + config_.id + "\"");
     }
-  }
+    return *pid;
+  });
+  if (!created.ok()) return std::move(created).error();
+  container_pid_ = *created;
   started_mono_ms_ = monotonic_ms();
   if (config_.tty) {
     console_theirs.reset();
@@ -99,8 +99,11 @@ void Supervisor::on_container_exit(int wait_status) {
   drain_streams(false);
   // Removes what is left in the cgroup (whose processes may still hold the pipes), the cgroup
   // and the runtime's state; a restart creates a new container from the same bundle.
-  if (rt_.state(config_.id).ok())
-    if (Status st = rt_.remove(config_.id, true); !st.ok()) log::error(st.error().to_string());
+  auto removed = run_in_child([&]() -> Result<int> {
+    if (rt_.state(config_.id).ok()) STACK_TRY_VOID(rt_.remove(config_.id, true));
+    return 0;
+  });
+  if (!removed.ok()) log::error(removed.error().to_string());
   drain_streams(true);
   stdin_keep_.reset();
   status_.pid = 0;

@@ -31,28 +31,24 @@ void Supervisor::run_probe() {
   probe_start_ = rfc3339_nano_now();
   probe_output_.clear();
   probe_timed_out_ = false;
-  auto spec = rt_.config(config_.id);
-  if (!spec.ok() || !spec->process) {
-    record_probe(-1, spec.ok() ? "the container has no process" : spec.error().to_string());
-    return;
-  }
-  runtime::Process process = *spec->process;
-  process.args = healthcheck_argv(*config_.healthcheck);
-  process.terminal = false;
   auto pipe = make_pipe();
   if (!pipe.ok()) {
     record_probe(-1, pipe.error().to_string());
     return;
   }
   UniqueFd devnull(::open("/dev/null", O_RDONLY | O_CLOEXEC));
-  runtime::ExecOptions options;
-  options.detach = true;
-  Result<int> pid = Error(EIO, "");
-  {
+  Result<int> pid = run_in_child([&]() -> Result<int> {
+    STACK_TRY(auto spec, rt_.config(config_.id));
+    if (!spec.process) return Error(EINVAL, "the container has no process");
+    runtime::Process process = *spec.process;
+    process.args = healthcheck_argv(*config_.healthcheck);
+    process.terminal = false;
+    runtime::ExecOptions options;
+    options.detach = true;
     StdioWindow stdio(devnull.get(), pipe->second.get(), pipe->second.get());
     SignalWindow signals;
-    pid = rt_.exec(config_.id, process, options);
-  }
+    return rt_.exec(config_.id, process, options);
+  });
   if (!pid.ok()) {
     record_probe(-1, pid.error().to_string());
     return;

@@ -4,10 +4,14 @@
 #include <fcntl.h>
 #include <sys/socket.h>
 #include <sys/timerfd.h>
+#include <sys/wait.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <atomic>
+#include <cstdlib>
 #include <cstring>
+#include <string>
 
 namespace stack::engine::shim {
 namespace {
@@ -58,6 +62,42 @@ StdioWindow::StdioWindow(int in, int out, int err) {
 StdioWindow::~StdioWindow() {
   for (int i = 0; i < 3; ++i)
     if (saved_[i]) ::dup2(saved_[i].get(), i);
+}
+
+Result<int> run_in_child(const std::function<Result<int>()>& fn) {
+  int p[2];
+  if (::pipe2(p, O_CLOEXEC) != 0) return errno_error("pipe");
+  UniqueFd rd(p[0]), wr(p[1]);
+  pid_t child = ::fork();
+  if (child < 0) return errno_error("fork");
+  if (child == 0) {
+    rd.reset();
+    Result<int> r = fn();
+    // "O<value>" or "E<code> <message>".
+    std::string msg = r.ok() ? "O" + std::to_string(*r)
+                             : "E" + std::to_string(r.error().code) + " " + r.error().to_string();
+    (void)!::write(wr.get(), msg.data(), msg.size());
+    ::_exit(0);
+  }
+  wr.reset();
+  std::string reply;
+  char buf[4096];
+  for (;;) {
+    ssize_t n = ::read(rd.get(), buf, sizeof buf);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) break;
+    reply.append(buf, static_cast<size_t>(n));
+  }
+  int status = 0;
+  while (::waitpid(child, &status, 0) < 0 && errno == EINTR) {
+  }
+  if (reply.size() > 1 && reply[0] == 'O') return std::atoi(reply.c_str() + 1);
+  if (reply.size() > 1 && reply[0] == 'E') {
+    size_t space = reply.find(' ');
+    int code = std::atoi(reply.c_str() + 1);
+    return Error(code ? code : EIO, space == std::string::npos ? "" : reply.substr(space + 1));
+  }
+  return Error(EIO, "the shim's helper process died (status " + std::to_string(status) + ")");
 }
 
 Result<std::pair<UniqueFd, UniqueFd>> make_pipe() {

@@ -5,6 +5,7 @@
 #include <signal.h>
 
 #include <cstdint>
+#include <functional>
 
 #include "stack/common/result.h"
 #include "stack/common/unique_fd.h"
@@ -48,6 +49,14 @@ class StdioWindow {
  private:
   UniqueFd saved_[3];
 };
+
+// Runs fn in a forked child and returns its result. The runtime's create, exec and delete
+// paths (the spec parser, libseccomp, cgroup code) fault in most of the static binary; done in
+// a short-lived child those pages never count toward the shim's own resident set, which is what
+// scales with one shim per container. A process the child creates (the container's init, a
+// probe) is re-parented to the shim, a child subreaper, when the child exits. The shim is
+// single-threaded, so fork is safe; fn must not touch the shim's epoll or sockets.
+Result<int> run_in_child(const std::function<Result<int>()>& fn);
 
 // A pipe: [0] read end (non-blocking), [1] write end; both CLOEXEC.
 Result<std::pair<UniqueFd, UniqueFd>> make_pipe();
