@@ -76,7 +76,7 @@ TEST_CASE("progress: a terminal gets lines redrawn in place with a bar") {
                  "\x1b[2Kbbbbbbbbbbbb: Pulling fs layer\n") != std::string::npos);
 }
 
-TEST_CASE("progress: a finished layer stays finished; push words; quiet prints nothing") {
+TEST_CASE("progress: a finished layer stays finished, push words, quiet prints nothing") {
   std::string out = render(ProgressDisplay::Mode::kPlain, ProgressDisplay::Verb::kPush,
                            {{K::kWaiting, kA, 0, 10},
                             {K::kDownloading, kA, 10, 10},

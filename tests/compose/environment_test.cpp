@@ -4,7 +4,7 @@
 using namespace stack::compose;
 using namespace stack::compose::testing;
 
-TEST_CASE("environment: list and mapping forms; a bare key is null", "[compose][environment]") {
+TEST_CASE("environment: list and mapping forms, a bare key is null", "[compose][environment]") {
   Project p = load_ok(
       "services:\n"
       "  web:\n"

@@ -14,7 +14,7 @@ std::vector<std::string> names(const std::vector<Service>& v) {
 }
 }  // namespace
 
-TEST_CASE("normalize: profiles enable services; COMPOSE_PROFILES and targeted services count", "[compose][profiles]") {
+TEST_CASE("normalize: profiles enable services, COMPOSE_PROFILES and targeted services count", "[compose][profiles]") {
   std::string yaml =
       "services:\n"
       "  web: {image: nginx}\n"
@@ -91,7 +91,7 @@ TEST_CASE("normalize: optional dependencies on missing services are dropped", "[
   CHECK(p.services[0].depends_on.empty());
 }
 
-TEST_CASE("normalize: env_file folds into environment; environment wins; bare keys resolve", "[compose][env_file]") {
+TEST_CASE("normalize: env_file folds into environment, environment wins, bare keys resolve", "[compose][env_file]") {
   Files files{{"/project/a.env", "A=from_a\nB=from_a\nEXPANDED=${HOST_VAR}-x\n"},
               {"/project/b.env", "B=from_b\nC=from_b\n"},
               {"/project/raw.env", "R=\"$HOST_VAR\" # kept\n"}};
@@ -127,7 +127,7 @@ TEST_CASE("normalize: --no-env-resolution keeps env_file and bare keys", "[compo
   CHECK_FALSE(p.services[0].environment.at("HOST_VAR").has_value());
 }
 
-TEST_CASE("normalize: label_file folds into labels; labels win", "[compose][label_file]") {
+TEST_CASE("normalize: label_file folds into labels, labels win", "[compose][label_file]") {
   Project p = load_ok("services:\n  web:\n    image: x\n    label_file: ./l.txt\n    labels: {b: mine}\n", {},
                       {{"/project/l.txt", "a=1\nb=2\n"}});
   CHECK(p.services[0].labels == Mapping{{"a", "1"}, {"b", "mine"}});

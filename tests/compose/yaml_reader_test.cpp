@@ -63,7 +63,7 @@ TEST_CASE("yaml_reader: syntax errors are located", "[compose][yaml]") {
   CHECK(d.to_string().find("invalid YAML") != std::string::npos);
 }
 
-TEST_CASE("yaml_reader: tags !reset and !override are kept; other tags do not leak", "[compose][yaml]") {
+TEST_CASE("yaml_reader: tags !reset and !override are kept, other tags do not leak", "[compose][yaml]") {
   Diagnostics d;
   auto docs = read_yaml("a: !reset []\nb: !override {x: 1}\nc: !!str 12\nd: !reset\n", "f.yml", d);
   REQUIRE(d.empty());
@@ -90,7 +90,7 @@ TEST_CASE("yaml_reader: alias expansion bombs are refused, not expanded", "[comp
   CHECK(d.to_string().find("document too large") != std::string::npos);
 }
 
-TEST_CASE("yaml_reader: several documents come back separately; empty input is one null", "[compose][yaml]") {
+TEST_CASE("yaml_reader: several documents come back separately, empty input is one null", "[compose][yaml]") {
   Diagnostics d;
   CHECK(read_yaml("a: 1\n---\nb: 2\n", "f.yml", d).size() == 2);
   auto empty = read_yaml("", "f.yml", d);

@@ -15,7 +15,7 @@
 using namespace stack::engine::image;
 using layer_test::TempDir;
 
-TEST_CASE("import keeps owners, devices and setuid; save/load keeps them too") {
+TEST_CASE("import keeps owners, devices and setuid, save/load keeps them too") {
   REQUIRE(::geteuid() == 0);
   TempDir tmp;
   const std::string tree = tmp / "tree";

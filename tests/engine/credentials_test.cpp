@@ -33,7 +33,7 @@ std::string slurp(const std::string& path) { return stack::read_file(path).value
 
 }  // namespace
 
-TEST_CASE("a missing file is an empty store; set creates it 0600 in a 0700 directory") {
+TEST_CASE("a missing file is an empty store, set creates it 0600 in a 0700 directory") {
   TempDir dir;
   std::string path = dir.path + "/docker/config.json";
   auto store = CredentialStore::load(path);

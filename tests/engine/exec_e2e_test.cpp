@@ -179,7 +179,7 @@ TEST_CASE("exec runs in the service's container with -e, -w, -u, stdin and its e
   CHECK(unknown.err.find("no such service: nope") != std::string::npos);
 }
 
-TEST_CASE("exec --index reaches the right replica; without a tty flag a pty is allocated") {
+TEST_CASE("exec --index reaches the right replica, without a tty flag a pty is allocated") {
   EngineProject p("exi");
   p.write_compose(R"(services:
   web:

@@ -220,7 +220,7 @@ TEST_CASE("execute: a failure skips exactly its transitive dependents") {
   CHECK(obs.text.find("skipped 7 container:c7 by 2\n") != std::string::npos);
 }
 
-TEST_CASE("execute: cancel stops new starts; the running node sees the token") {
+TEST_CASE("execute: cancel stops new starts, the running node sees the token") {
   Plan p;
   int n1 = add(p);
   int n2 = add(p, {n1});

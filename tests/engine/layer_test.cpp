@@ -216,7 +216,7 @@ TEST_CASE("an error from the source aborts the unpack with that error") {
   CHECK(list_dir(t.path()).empty());
 }
 
-TEST_CASE("later entries replace earlier ones; directories merge") {
+TEST_CASE("later entries replace earlier ones, directories merge") {
   TempDir t;
   auto r = unpack(make_tar({file("a", "one"), file("a", "two"), dir("d"), file("d/x", "x"),
                             file("d", "now a file"), file("s", "file"), sym("s", "a"),

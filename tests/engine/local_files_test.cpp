@@ -21,7 +21,7 @@ TEST_CASE("hosts file: localhost lines, extra_hosts in order, own name") {
   CHECK(hosts_content("web", "", {}, true).find("web") == std::string::npos);
 }
 
-TEST_CASE("resolv.conf: loopback resolvers dropped without host network; dns options replace") {
+TEST_CASE("resolv.conf: loopback resolvers dropped without host network, dns options replace") {
   const std::string host = "# comment\nnameserver 127.0.0.53\nnameserver 10.1.1.1\nsearch lan\noptions edns0\n";
   compose::Service s;
   std::string r = resolv_content(host, s, false);

@@ -80,7 +80,7 @@ void overwrite(const std::string& path, const std::string& data) {
 
 }  // namespace
 
-TEST_CASE("pull: a busybox image lands unpacked and tagged; a second pull downloads nothing") {
+TEST_CASE("pull: a busybox image lands unpacked and tagged, a second pull downloads nothing") {
   Env env;
   TestImage image = stack::test::busybox_image();
   env.registry->seed("tools/busybox", "1", image);

@@ -602,7 +602,7 @@ TEST_CASE("cancel stops the fetch and every unfinished sink hears ECANCELED") {
   CHECK(a.done_calls == 1);
 }
 
-TEST_CASE("503 with a short Retry-After is retried; 404 is ENOENT naming the reference") {
+TEST_CASE("503 with a short Retry-After is retried, 404 is ENOENT naming the reference") {
   std::atomic<int> calls{0};
   std::string manifest =
       R"({"schemaVersion":2,"mediaType":"application/vnd.oci.image.manifest.v1+json"})";

@@ -304,7 +304,7 @@ TEST_CASE("shim: a passing healthcheck makes the container healthy", "[root]") {
   h.check_all_gone();
 }
 
-TEST_CASE("shim: a failing healthcheck makes it unhealthy after retries; timeouts fail", "[root]") {
+TEST_CASE("shim: a failing healthcheck makes it unhealthy after retries, timeouts fail", "[root]") {
   ShimHarness h;
   h.config()["healthcheck"] = {{"test", {"CMD-SHELL", "echo bad; exit 1"}},
                                {"interval_ms", 100},

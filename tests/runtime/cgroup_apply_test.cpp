@@ -190,7 +190,7 @@ TEST_CASE("cgroup apply: v1 memory and swap order follows the current limit", "[
   }
 }
 
-TEST_CASE("cgroup apply: v1 unlimited memory makes swap unlimited; pids 0 is max",
+TEST_CASE("cgroup apply: v1 unlimited memory makes swap unlimited, pids 0 is max",
           "[runtime][cgroup]") {
   FakeRoot root;
   auto cg = v1_cgroup(root);
@@ -362,7 +362,7 @@ TEST_CASE("cgroup apply: a refused write names the field and the file", "[runtim
         "blkio.throttle.write_bps_device: Is a directory");
 }
 
-TEST_CASE("cgroup apply: absent fields are left alone; checkBeforeUpdate refuses a low limit",
+TEST_CASE("cgroup apply: absent fields are left alone, checkBeforeUpdate refuses a low limit",
           "[runtime][cgroup]") {
   FakeRoot root;
   auto cg = v2_cgroup(root);

@@ -178,7 +178,7 @@ TEST_CASE("cgroup bpf: a later deny overrides an earlier allow for the bits it n
   CHECK(run(prog, kChar, kR, 1, 4) == 0);
 }
 
-TEST_CASE("cgroup bpf: allow-all stops the program; out-of-range and fifo rules are dropped",
+TEST_CASE("cgroup bpf: allow-all stops the program, out-of-range and fifo rules are dropped",
           "[runtime][cgroup][bpf]") {
   auto all = device_rules_to_bpf({rule(false, 'c', 1, 3, "rwm"), rule(true, 'a', {}, {}, "")});
   CHECK(disassemble(all) == std::string(kPrologue) + "6: r0 = 1\n7: exit\n");

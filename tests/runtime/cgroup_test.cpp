@@ -204,7 +204,7 @@ TEST_CASE("cgroup: absolute path on v1 makes every hierarchy's directory and cop
   }
 }
 
-TEST_CASE("cgroup: relative path on hybrid goes below the own cgroup; unified enables controllers",
+TEST_CASE("cgroup: relative path on hybrid goes below the own cgroup, unified enables controllers",
           "[runtime][cgroup]") {
   FakeRoot root;
   auto host = hybrid_host();

@@ -250,7 +250,7 @@ TEST_CASE("container: a user namespace maps root to host uid 100000", "[runtime]
   fx.check_no_leaks();
 }
 
-TEST_CASE("container: rlimits are set exactly; a hard limit above ours fails cleanly",
+TEST_CASE("container: rlimits are set exactly, a hard limit above ours fails cleanly",
           "[runtime][container][root][rlimit]") {
   RuntimeFixture fx;
   fx.set_args({"probe", "rlimit", "RLIMIT_NOFILE"});

@@ -94,7 +94,7 @@ TEST_CASE("seccomp_root: an installed filter denies with the configured errno",
   CHECK(r.out == "-1 " + std::to_string(EPERM) + " -1 " + std::to_string(EROFS) + " 1");
 }
 
-TEST_CASE("seccomp_root: Docker's profile installs; clone3 reports ENOSYS",
+TEST_CASE("seccomp_root: Docker's profile installs, clone3 reports ENOSYS",
           "[runtime][seccomp][root]") {
   auto filter = compile_seccomp(docker_default_seccomp(docker_default_capabilities()));
   REQUIRE(filter.ok());

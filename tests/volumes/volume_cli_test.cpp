@@ -101,7 +101,7 @@ local     data10
   }
 }
 
-TEST_CASE("create without a name makes an anonymous volume; bad input is refused") {
+TEST_CASE("create without a name makes an anonymous volume, bad input is refused") {
   TempDir t;
   auto c = stack_volume(t.path, "volume create");
   CHECK(c.code == 0);

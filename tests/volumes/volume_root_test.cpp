@@ -129,7 +129,7 @@ TEST_CASE("a failed mount leaves no consumer behind") {
   CHECK(users->empty());
 }
 
-TEST_CASE("a bind volume shows the device directory; removal never empties it") {
+TEST_CASE("a bind volume shows the device directory, removal never empties it") {
   enter_private_mount_ns();
   TempDir t;
   RealSyscalls sys;

@@ -406,7 +406,7 @@ TEST_CASE("copy_up copies files, links, fifos, modes, times and xattrs fd-relati
   ::close(d);
 }
 
-TEST_CASE("an unreadable volume.json hides only its volume from list; get reports it") {
+TEST_CASE("an unreadable volume.json hides only its volume from list, get reports it") {
   TempDir t;
   RecordingSyscalls sys;
   auto d = open_driver(t.path + "/", sys);  // a trailing slash is cleaned away
