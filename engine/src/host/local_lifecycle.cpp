@@ -113,7 +113,20 @@ Status LocalHost::start_container(const std::string& name) {
                        .wrap("container " + name + ": mounting the rootfs"));
   }
   ::unlink((dir + "/" + local::kPausedFile).c_str());
-  return spawn_shim(options_.shim_binary, dir).wrap("container " + name);
+  Status st = spawn_shim(options_.shim_binary, dir);
+  if (!st.ok() && st.error().message.find("already supervises") != std::string::npos) {
+    // A shim spawned by a `stack` that was killed before it heard the report took the
+    // container first: its outcome is ours.
+    for (int i = 0; i < 3000 && shim_alive(dir); ++i) {
+      auto l2 = impl_->load(id);
+      if (l2.ok() && l2->status && l2->status->state != "created") {
+        if (l2->status->state == "running") return {};
+        break;
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+  }
+  return std::move(st).wrap("container " + name);
 }
 
 // A container whose shim is gone (killed) may still have a live init and runtime state: kill
