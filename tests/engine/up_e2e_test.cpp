@@ -249,6 +249,14 @@ volumes:
   CHECK(EngineProject::eventually([&] {
     return p.stack({"logs", "app"}).out.find("from the image") != std::string::npos;
   }));
+  // A recreate keeps the anonymous volume (Compose's behaviour): the data written survives.
+  REQUIRE(p.stack({"exec", "-T", "scratch", "sh", "-c", "echo kept > /scratch/f"}).exit_code == 0);
+  auto old_id = p.ps()["vol-scratch-1"]["ID"];
+  REQUIRE(p.stack({"up", "-d", "--force-recreate", "-t", "0", "scratch"}).exit_code == 0);
+  CHECK(p.ps()["vol-scratch-1"]["ID"] != old_id);
+  CHECK(p.stack({"exec", "-T", "scratch", "cat", "/scratch/f"}).out == "kept\n");
+  CHECK(entries(p.root() + "/volumes").size() == 2);  // vol_data and the one anonymous volume
+
   auto ps = p.ps();
   std::vector<std::string> ids;
   std::vector<int> shim_pids;

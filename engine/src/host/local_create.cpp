@@ -92,6 +92,7 @@ struct CreateJob {
   std::string id, dir;
   std::vector<std::string> acquired;  // volumes, released again on failure
   std::vector<std::string> lowers;
+  std::map<std::string, std::string> anonymous;  // mount point → volume
   bool mounted = false;
 
   Status run(local::ContainerRecord& record);
@@ -132,6 +133,11 @@ Status CreateJob::prepare_volumes(compose::Service& svc, const img::ImageConfig&
       svc.volumes.push_back(v);
     }
   STACK_TRY(auto* driver, impl.driver());
+  // A replacement takes over its predecessor's anonymous volumes (Compose's recreate).
+  std::map<std::string, std::string> inherit;
+  if (!req.replaces.empty())
+    if (auto old_id = impl.find_id(req.replaces); old_id.ok())
+      if (auto old = impl.load(*old_id); old.ok()) inherit = old->record.anonymous;
   for (const auto& v : svc.volumes) {
     if (v.type == "bind") {
       STACK_TRY_VOID(prepare_bind(v).wrap("volume " + v.source));
@@ -140,12 +146,18 @@ Status CreateJob::prepare_volumes(compose::Service& svc, const img::ImageConfig&
     if (v.type != "volume") continue;
     std::string name;
     if (v.source.empty()) {
-      volumes::VolumeSpec spec;
-      spec.name = volumes::anonymous_volume_name();
-      spec.labels = {{volumes::kAnonymousLabel, ""},
-                     {std::string(kLabelProject), req.project}};
-      STACK_TRY_VOID(driver->create(spec));
-      name = spec.name;
+      const std::string target = clean_path(v.target);
+      if (auto it = inherit.find(target); it != inherit.end()) {
+        name = it->second;
+      } else {
+        volumes::VolumeSpec spec;
+        spec.name = volumes::anonymous_volume_name();
+        spec.labels = {{volumes::kAnonymousLabel, ""},
+                       {std::string(kLabelProject), req.project}};
+        STACK_TRY_VOID(driver->create(spec));
+        name = spec.name;
+      }
+      anonymous[target] = name;
     } else {
       auto it = req.volume_names.find(v.source);
       if (it == req.volume_names.end())
@@ -250,6 +262,7 @@ Status CreateJob::run(local::ContainerRecord& record) {
   record.ports = svc.ports;
   record.volumes = acquired;
   record.lowers = lowers;
+  record.anonymous = anonymous;
   record.stop_grace_ms = shim.stop_grace_ms;
   return {};
 }

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -29,6 +30,7 @@ struct ContainerRecord {
   std::vector<compose::ServicePort> ports;
   std::vector<std::string> volumes;  // volumes acquired for this container (released on remove)
   std::vector<std::string> lowers;   // the image's layer dirs, overlay lowerdir order
+  std::map<std::string, std::string> anonymous;  // mount point → anonymous volume name
   int64_t stop_grace_ms = 10000;
 };
 

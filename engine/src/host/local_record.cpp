@@ -28,6 +28,7 @@ std::string record_to_json(const ContainerRecord& r) {
                       {"ports", ports},
                       {"volumes", r.volumes},
                       {"lowers", r.lowers},
+                      {"anonymous", r.anonymous},
                       {"stop_grace_ms", r.stop_grace_ms}};
   return j.dump(2) + "\n";
 }
@@ -46,6 +47,7 @@ Result<ContainerRecord> parse_record(std::string_view text, const std::string& w
     r.command = j.value("command", std::vector<std::string>{});
     r.volumes = j.value("volumes", std::vector<std::string>{});
     r.lowers = j.value("lowers", std::vector<std::string>{});
+    r.anonymous = j.value("anonymous", std::map<std::string, std::string>{});
     r.stop_grace_ms = j.value("stop_grace_ms", int64_t{10000});
     for (const auto& p : j.value("ports", nlohmann::json::array())) {
       compose::ServicePort port;

@@ -81,6 +81,8 @@ Status HostRunner::create(const Node& node) {
     return Error(EINVAL, "create node " + std::to_string(node.id) + " lacks service/number");
   STACK_TRY(auto req, container_request(service->second, std::atoi(number->second.c_str()),
                                         resource_id(node)));
+  if (auto replaces = node.details.find("replaces"); replaces != node.details.end())
+    req.replaces = replaces->second;
   return host_.create_container(req);
 }
 

@@ -33,6 +33,9 @@ struct ContainerRequest {
   // Project secrets and configs by key, resolved by the caller (file content or environment).
   std::map<std::string, std::string> secrets, configs;
   bool oneoff = false;
+  // The id (or a unique prefix) of the container this one replaces (a recreate): its anonymous volumes are reused
+  // at the same mount points, as Compose does, so a recreate keeps e.g. a database's data.
+  std::string replaces;
 };
 
 // One container as a host records it: observe's ObservedContainer plus what `ps`, `port`
