@@ -60,7 +60,8 @@ SignalWatcher::SignalWatcher(engine::CancelToken& token) : token_(token) {
   thread_ = std::thread([this, set] {
     struct timespec tick = {0, 100 * 1000 * 1000};
     while (!stop_.load()) {
-      if (::sigtimedwait(&set, nullptr, &tick) > 0) {
+      // The destructor wakes this wait with a thread-directed SIGTERM after setting stop_.
+      if (::sigtimedwait(&set, nullptr, &tick) > 0 && !stop_.load()) {
         if (count_.fetch_add(1) == 0) std::fprintf(stderr, "Gracefully stopping... (press Ctrl+C again to force)\n");
         token_.cancel();
       }
@@ -70,6 +71,7 @@ SignalWatcher::SignalWatcher(engine::CancelToken& token) : token_(token) {
 
 SignalWatcher::~SignalWatcher() {
   stop_.store(true);
+  ::pthread_kill(thread_.native_handle(), SIGTERM);
   thread_.join();
   sigset_t set;
   sigemptyset(&set);

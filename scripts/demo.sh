@@ -1,17 +1,18 @@
 #!/usr/bin/env bash
 # Sets up a fresh Debian 12 machine (as root), builds and installs stack into /usr/local/bin,
-# and runs it on the example stack. Until the engine lands, the demo is `stack config` (the
-# example compose file as stack understood it), a container run by stack-runtime from a busybox
-# bundle (its own pid 1, hostname, capabilities and memory limit), and an image's round trip
-# through a local registry: `image import` → `push` → `pull` into a fresh store → `images`, and
-# the pulled layer run read-only as a container's rootfs.
+# and runs it: `stack config` of an example compose file, a container run by stack-runtime from
+# a busybox bundle (its own pid 1, hostname, capabilities and memory limit), an image's round
+# trip through a local registry (`image import` → `push` → `pull` into a fresh store), and then
+# the engine end to end on examples/migrate-chain, with images built offline: `stack up -d`
+# (db becomes healthy, the one-shot migrate runs, then app starts), `ps`, `logs`, `scale`,
+# `down -v`, in a private state root so that nothing is left behind.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 build=${STACK_BUILD_DIR:-$root/build}
 "$root/scripts/setup.sh"
-"$root/scripts/build.sh" stack stack-runtime stack-shim
+"$root/scripts/build.sh" stack stack-runtime stack-shim stack-init
 cmake --install "$build" >/dev/null
-echo "installed: $(command -v stack) $(command -v stack-runtime) $(command -v stack-shim)"
+echo "installed: $(command -v stack) $(command -v stack-runtime) $(command -v stack-shim) $(command -v stack-init)"
 cd "$root/examples/webapp"
 echo "\$ stack config   (in examples/webapp)"
 stack config
@@ -20,6 +21,9 @@ bundle=$(mktemp -d /tmp/stack-demo.XXXXXX)
 registry_pid=
 cleanup() {
   [ -z "$registry_pid" ] || kill "$registry_pid" 2>/dev/null || true
+  if [ -d "$bundle/engine" ]; then
+    (cd "$root/examples/migrate-chain" && stack --root "$bundle/engine" down -v -t 0 >/dev/null 2>&1) || true
+  fi
   rm -rf "$bundle"
 }
 trap cleanup EXIT
@@ -65,3 +69,23 @@ jq --arg rootfs "$layer" '.root = {"path": $rootfs, "readonly": true}
 mv "$bundle/config.new" "$bundle/config.json"
 echo "\$ stack-runtime run   (rootfs: the pulled layer, read-only)"
 (cd "$bundle" && stack-runtime --root "$bundle/state" run "demo-image-$$")
+
+# --- the engine: examples/migrate-chain ------------------------------------------------------------
+export STACK_ROOT=$bundle/engine
+echo
+echo "\$ scripts/build_example_images.sh   (busybox-based images, offline)"
+"$root/scripts/build_example_images.sh" "$STACK_ROOT"
+cd "$root/examples/migrate-chain"
+echo "\$ stack up -d   (in examples/migrate-chain: db → healthy → migrate runs once → app)"
+stack up -d
+echo "\$ stack ps -a"
+stack ps -a
+echo "\$ stack logs"
+stack logs --no-color
+echo "\$ stack exec -T app cat /var/lib/db/schema"
+stack exec -T app cat /var/lib/db/schema
+echo "\$ stack scale app=3 && stack ps"
+stack scale app=3
+stack ps
+echo "\$ stack down -v"
+stack down -v -t 1
