@@ -255,7 +255,15 @@ int run_lifecycle(const std::string& verb, const GlobalOptions& g, const ImageGl
         deps.push_back(plan.add(engine::Op::kStop, "container:" + c->observed.name, "local", "rm -s"));
       plan.add(engine::Op::kRemove, "container:" + c->observed.name, "local", "rm", deps);
     }
-    return execute_plan(plan, runner, "Running");
+    int rc_rm = execute_plan(plan, runner, "Running");
+    if (o.volumes) {
+      // rm -v: the removed containers' anonymous volumes go too, unless another container
+      // still uses one (the driver refuses then).
+      for (const auto* c : gone)
+        for (const auto& v : c->anonymous_volumes)
+          if (Status st = s->host->remove_volume(v); !st.ok()) rc_rm = report(st.error());
+    }
+    return rc_rm;
   } else {
     std::fprintf(stderr, "stack: unknown verb %s\n", verb.c_str());
     return 2;

@@ -459,3 +459,25 @@ TEST_CASE("events --json reports create, start, die and destroy") {
   }
   CHECK(actions == std::vector<std::string>{"create", "start", "die", "destroy"});
 }
+
+TEST_CASE("rm -v removes anonymous volumes, and a container_name taken by another project is refused") {
+  EngineProject p("rmv");
+  p.write_compose(R"(services:
+  app:
+    image: busybox:e2e
+    command: ["sleep", "1000"]
+    container_name: shared-name
+    volumes: ["/scratch"]
+)");
+  REQUIRE(p.stack({"up", "-d"}).exit_code == 0);
+  CHECK(entries(p.root() + "/volumes").size() == 1);
+  // Another project in the same state root wants the same container name.
+  auto other = p.stack({"-p", "rmv-other", "up", "-d"});
+  CHECK(other.exit_code == 1);
+  CHECK(other.err.find("container name \"shared-name\" is already in use") != std::string::npos);
+  CHECK(state(p.ps()["shared-name"]) == "running");
+  REQUIRE(p.stack({"stop", "-t", "0"}).exit_code == 0);
+  REQUIRE(p.stack({"rm", "-f", "-v"}).exit_code == 0);
+  CHECK(p.ps().empty());
+  CHECK(entries(p.root() + "/volumes").empty());
+}

@@ -248,6 +248,7 @@ ContainerInfo LocalHost::Impl::info(const Loaded& l, const std::string& host) co
   for (const auto& arg : l.record.command) i.command += (i.command.empty() ? "" : " ") + arg;
   i.created = l.record.created;
   i.ports = l.record.ports;
+  for (const auto& [target, volume] : l.record.anonymous) i.anonymous_volumes.push_back(volume);
   if (l.status) {
     i.started_at = l.status->started_at;
     i.finished_at = l.status->finished_at;

@@ -53,6 +53,7 @@ struct ContainerInfo {
   std::string status_text;       // Docker's "Up 2 minutes (healthy)", "Exited (0) 3 seconds ago"
   std::string error;             // why the last start failed
   std::vector<compose::ServicePort> ports;  // as configured (published once networks exist)
+  std::vector<std::string> anonymous_volumes;  // the anonymous volumes it mounts
 };
 
 struct StopOptions {
