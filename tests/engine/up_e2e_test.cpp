@@ -481,3 +481,73 @@ TEST_CASE("rm -v removes anonymous volumes, and a container_name taken by anothe
   CHECK(p.ps().empty());
   CHECK(entries(p.root() + "/volumes").empty());
 }
+
+TEST_CASE("two concurrent ups of one project serialise, and up --wait returns once healthy") {
+  EngineProject p("concurrent");
+  std::string yaml = "services:\n";
+  for (int i = 0; i < 4; ++i)
+    yaml += "  s" + std::to_string(i) + ":\n    image: busybox:e2e\n    command: [\"sleep\", \"1000\"]\n";
+  yaml += R"(  slow:
+    image: busybox:e2e
+    command: ["sh", "-c", "sleep 1; touch /tmp/ok; exec sleep 1000"]
+    healthcheck:
+      test: ["CMD", "test", "-f", "/tmp/ok"]
+      start_period: 30s
+      start_interval: 100ms
+)";
+  p.write_compose(yaml);
+  stack::test::ProgramResult a, b;
+  std::thread ta([&] { a = p.stack({"up", "-d"}); });
+  std::thread tb([&] { b = p.stack({"up", "-d"}); });
+  ta.join();
+  tb.join();
+  INFO(a.describe() << "\n" << b.describe());
+  CHECK(a.exit_code == 0);
+  CHECK(b.exit_code == 0);
+  auto ps = p.ps();
+  CHECK(ps.size() == 5);  // no duplicate replica, no name conflict
+  REQUIRE(p.stack({"down", "-t", "0"}).exit_code == 0);
+
+  auto wait = p.stack({"up", "--wait"});
+  INFO(wait.describe());
+  REQUIRE(wait.exit_code == 0);
+  CHECK(wait.elapsed >= std::chrono::milliseconds(900));
+  CHECK(p.ps()["concurrent-slow-1"]["Health"] == "healthy");
+}
+
+TEST_CASE("secrets and configs are mounted read-only with their uid, gid and mode") {
+  EngineProject p("secrets");
+  std::ofstream(p.dir() + "/pw.txt") << "s3cret\n";
+  p.write_compose(R"(services:
+  app:
+    image: busybox:e2e
+    command: ["sleep", "1000"]
+    secrets:
+      - pw
+      - source: pw
+        target: pw_for_nobody
+        uid: "65534"
+        gid: "65534"
+        mode: 0400
+    configs:
+      - source: settings
+        target: /etc/app.conf
+secrets:
+  pw:
+    file: ./pw.txt
+configs:
+  settings:
+    content: |
+      level=debug
+)");
+  auto up = p.stack({"up", "-d"});
+  INFO(up.describe());
+  REQUIRE(up.exit_code == 0);
+  auto exec = [&](const std::string& cmd) { return p.stack({"exec", "-T", "app", "sh", "-c", cmd}).out; };
+  CHECK(exec("cat /run/secrets/pw") == "s3cret\n");
+  CHECK(exec("cat /etc/app.conf") == "level=debug\n");
+  CHECK(exec("ls -ln /run/secrets/pw_for_nobody").rfind("-r--------    1 65534    65534", 0) == 0);
+  INFO(exec("ls -ln /run/secrets/"));
+  CHECK(exec("ls -ln /run/secrets/pw").rfind("-r--r--r--", 0) == 0);
+  CHECK(exec("echo x > /run/secrets/pw 2>&1 || echo refused") .find("refused") != std::string::npos);
+}

@@ -107,14 +107,15 @@ runtime::Mount tmpfs_entry(const std::string& entry) {
 // Secrets go below /run/secrets; configs default to /<name> and relative targets are made
 // absolute from "/" (compose v2 convergence.go / secrets.go).
 Result<runtime::Mount> file_mount(const compose::FileReference& ref,
-                                  const std::map<std::string, std::string>& files,
-                                  const std::string& base, const char* kind) {
-  auto it = files.find(ref.source);
+                                  const std::map<std::string, std::string>& files, bool secret) {
+  const char* kind = secret ? "secret" : "config";
+  if (ref.source.empty() && ref.target.empty())
+    return Error(EINVAL, std::string(kind) + ": a source is required");
+  const std::string target = file_reference_target(ref, secret);
+  auto it = files.find(target);
+  if (it == files.end()) it = files.find(ref.source);
   if (it == files.end())
     return Error(ENOENT, std::string(kind) + " \"" + ref.source + "\" has not been prepared");
-  std::string target = ref.target.empty() ? ref.source : ref.target;
-  if (target.empty()) return Error(EINVAL, std::string(kind) + ": a source is required");
-  if (target.front() != '/') target = base + target;
   return bind_mount(target, it->second, {"rbind", "ro", "rprivate"});
 }
 
@@ -129,11 +130,11 @@ Status collect_user_mounts(const compose::Service& svc, const ContainerContext& 
   }
   for (const auto& t : svc.tmpfs) out.push_back(tmpfs_entry(t));
   for (const auto& s : svc.secrets) {
-    STACK_TRY(auto m, file_mount(s, ctx.secret_files, "/run/secrets/", "secret"));
+    STACK_TRY(auto m, file_mount(s, ctx.secret_files, true));
     out.push_back(std::move(m));
   }
   for (const auto& c : svc.configs) {
-    STACK_TRY(auto m, file_mount(c, ctx.config_files, "/", "config"));
+    STACK_TRY(auto m, file_mount(c, ctx.config_files, false));
     out.push_back(std::move(m));
   }
   std::set<std::string> seen;
@@ -223,3 +224,13 @@ Status apply_mounts(const compose::Service& svc, const ContainerContext& ctx, ru
 }
 
 }  // namespace stack::engine::container_detail
+
+namespace stack::engine {
+
+std::string file_reference_target(const compose::FileReference& ref, bool secret) {
+  std::string target = ref.target.empty() ? ref.source : ref.target;
+  if (target.empty() || target.front() != '/') target = (secret ? "/run/secrets/" : "/") + target;
+  return clean_path(target);
+}
+
+}  // namespace stack::engine

@@ -203,9 +203,11 @@ Status CreateJob::prepare_files(const compose::Service& svc, ContainerContext& c
       auto it = contents->find(ref.source);
       if (it == contents->end())
         return Error(ENOENT, std::string(kind) + " \"" + ref.source + "\" is not declared");
-      std::string path = dir + "/files/" + kind + "-" + ref.source;
+      // One file per reference: two references to one secret may differ in owner and mode.
+      const std::string target = file_reference_target(ref, kind == std::string("secret"));
+      std::string path = dir + "/files/" + kind + "-" + std::to_string(out->size());
       STACK_TRY_VOID(write_owned_file(path, it->second, ref, mode));
-      (*out)[ref.source] = path;
+      (*out)[target] = path;
     }
   }
   return {};

@@ -54,8 +54,10 @@ struct ContainerContext {
   // Host directory of each volume the service mounts: a named volume by its key in the file
   // (the service's volumes[].source), an anonymous volume by its target path in the container.
   std::map<std::string, std::string> volume_sources;
-  // Host file of each secret and config by the service's reference source (secrets[].source);
-  // the engine has written them with the reference's uid, gid and mode.
+  // Host file of each secret and config reference, keyed by its path in the container
+  // (file_reference_target) or else by the reference's source (secrets[].source); the engine
+  // has written them with the reference's uid, gid and mode. Keying by target lets two
+  // references to one secret carry different owners and modes.
   std::map<std::string, std::string> secret_files, config_files;
   std::string cgroups_path;  // e.g. "stack/<project>/<container>"; cgroup_parent folded in
   std::map<std::string, std::string> labels;  // engine labels, added as OCI annotations
@@ -93,6 +95,10 @@ Result<runtime::User> resolve_user(const std::string& user,
                                    const std::optional<std::string>& passwd,
                                    const std::optional<std::string>& group,
                                    std::string* home = nullptr);
+
+// Where a secret (below /run/secrets/) or config (below /) reference is mounted in the
+// container: its target, else its source, made absolute (compose v2's rule). Cleaned.
+std::string file_reference_target(const compose::FileReference& ref, bool secret);
 
 // Builds the OCI spec for one container of service. Starts from
 // runtime::docker_default_spec() and applies every runtime-relevant attribute. Errors name the
