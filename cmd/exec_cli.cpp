@@ -20,6 +20,7 @@
 #include <optional>
 
 #include "cli_session.h"
+#include "stack/common/fd_util.h"
 #include "stack/common/unique_fd.h"
 #include "stack/engine/container_spec.h"
 #include "stack/engine/logs.h"
@@ -45,18 +46,6 @@ std::optional<std::pair<std::string, std::optional<std::string>>> parse_env(cons
   const char* v = std::getenv(e.c_str());
   if (!v) return std::make_pair(e, std::optional<std::string>());
   return std::make_pair(e, std::optional<std::string>(v));
-}
-
-std::optional<std::string> read_in_root(Syscalls& sys, int root_fd, const std::string& path) {
-  auto fd = sys.openat2(root_fd, path, O_RDONLY | O_CLOEXEC, 0,
-                        RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS);
-  if (!fd.ok()) return std::nullopt;
-  std::string out;
-  char buf[8192];
-  ssize_t n;
-  while ((n = ::read(fd->get(), buf, sizeof buf)) > 0 && out.size() < (4u << 20))
-    out.append(buf, static_cast<size_t>(n));
-  return out;
 }
 
 bool finished(const ContainerInfo& c) {
@@ -120,43 +109,7 @@ Result<UniqueFd> receive_master(int listen_fd) {
   if (::poll(&p, 1, 10000) <= 0) return Error(ETIMEDOUT, "no pty from the runtime");
   UniqueFd conn(::accept4(listen_fd, nullptr, nullptr, SOCK_CLOEXEC));
   if (!conn) return errno_error("accepting the console socket");
-  char data[256];
-  struct iovec iov {data, sizeof data};
-  alignas(struct cmsghdr) char control[CMSG_SPACE(sizeof(int))];
-  struct msghdr msg {};
-  msg.msg_iov = &iov;
-  msg.msg_iovlen = 1;
-  msg.msg_control = control;
-  msg.msg_controllen = sizeof control;
-  ssize_t n;
-  do {
-    n = ::recvmsg(conn.get(), &msg, MSG_CMSG_CLOEXEC);
-  } while (n < 0 && errno == EINTR);
-  if (n < 0) return errno_error("receiving the pty master");
-  for (struct cmsghdr* c = CMSG_FIRSTHDR(&msg); c; c = CMSG_NXTHDR(&msg, c)) {
-    if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS) {
-      int fd;
-      std::memcpy(&fd, CMSG_DATA(c), sizeof fd);
-      return UniqueFd(fd);
-    }
-  }
-  return Error(EIO, "the runtime sent no pty master");
-}
-
-// Copies what is available from in to out; false at EOF or error (EIO once the pty's slave is
-// closed everywhere).
-bool pump(int in, int out) {
-  char buf[16384];
-  ssize_t n = ::read(in, buf, sizeof buf);
-  if (n < 0 && (errno == EINTR || errno == EAGAIN)) return true;
-  if (n <= 0) return false;
-  for (ssize_t done = 0; done < n;) {
-    ssize_t w = ::write(out, buf + done, static_cast<size_t>(n - done));
-    if (w < 0 && errno == EINTR) continue;
-    if (w < 0) return false;
-    done += w;
-  }
-  return true;
+  return receive_fd(conn.get()).wrap("receiving the pty master");
 }
 
 int wait_status_code(int status) {
@@ -194,8 +147,8 @@ Result<int> proxy_pty(pid_t pid, int master) {
       if (errno == EINTR) continue;
       break;
     }
-    if (fds[1].revents) master_open = pump(master, 1);
-    if (fds[2].revents) stdin_open = pump(0, master);
+    if (fds[1].revents) master_open = pump_available(master, 1);
+    if (fds[2].revents) stdin_open = pump_available(0, master);
     if (fds[3].revents) {
       char buf[64];
       while (::read(winch_r.get(), buf, sizeof buf) > 0) {
@@ -205,7 +158,7 @@ Result<int> proxy_pty(pid_t pid, int master) {
     if (fds[0].revents) {
       // What the process wrote just before exiting is still in the pty.
       ::fcntl(master, F_SETFL, ::fcntl(master, F_GETFL) | O_NONBLOCK);
-      while (master_open && pump(master, 1)) {
+      while (master_open && pump_available(master, 1)) {
         struct pollfd p {master, POLLIN, 0};
         if (::poll(&p, 1, 0) <= 0) break;
       }
@@ -244,8 +197,8 @@ Result<runtime::Process> exec_process(Session& s, const std::string& container,
     UniqueFd root_fd(::open((dir + "/rootfs").c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
     std::optional<std::string> passwd, group;
     if (root_fd) {
-      passwd = read_in_root(s.sys, root_fd.get(), "/etc/passwd");
-      group = read_in_root(s.sys, root_fd.get(), "/etc/group");
+      passwd = read_file_in_root(s.sys, root_fd.get(), "/etc/passwd");
+      group = read_file_in_root(s.sys, root_fd.get(), "/etc/group");
     }
     auto user = engine::resolve_user(o.user, {}, passwd, group);
     if (!user.ok()) return std::move(user).error().wrap("exec -u " + o.user);

@@ -67,7 +67,9 @@ Status Supervisor::start_container() {
   started_mono_ms_ = monotonic_ms();
   if (config_.tty) {
     console_theirs.reset();
-    STACK_TRY(UniqueFd master, receive_fd(console_ours.get()));
+    auto received = receive_fd(console_ours.get());
+    if (!received.ok()) return std::move(received).error().wrap("receiving the console");
+    UniqueFd master = std::move(*received);
     ::fcntl(master.get(), F_SETFL, O_NONBLOCK);
     stdin_keep_.reset(::fcntl(master.get(), F_DUPFD_CLOEXEC, 3));
     add_stream(std::move(master), "stdout", kStdout);

@@ -108,31 +108,6 @@ Result<std::pair<UniqueFd, UniqueFd>> make_pipe() {
   return std::make_pair(std::move(r), std::move(w));
 }
 
-Result<UniqueFd> receive_fd(int socket_fd) {
-  char byte;
-  struct iovec iov {
-    &byte, 1
-  };
-  alignas(struct cmsghdr) char control[CMSG_SPACE(sizeof(int))];
-  struct msghdr msg {};
-  msg.msg_iov = &iov;
-  msg.msg_iovlen = 1;
-  msg.msg_control = control;
-  msg.msg_controllen = sizeof control;
-  ssize_t n;
-  do n = ::recvmsg(socket_fd, &msg, MSG_CMSG_CLOEXEC);
-  while (n < 0 && errno == EINTR);
-  if (n < 0) return errno_error("receiving the console");
-  for (struct cmsghdr* c = CMSG_FIRSTHDR(&msg); c; c = CMSG_NXTHDR(&msg, c)) {
-    if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS) {
-      int fd;
-      std::memcpy(&fd, CMSG_DATA(c), sizeof fd);
-      return UniqueFd(fd);
-    }
-  }
-  return Error(EPROTO, "the container init sent no console");
-}
-
 Result<UniqueFd> make_timer() {
   UniqueFd fd(::timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC));
   if (!fd) return errno_error("timerfd_create");

@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <functional>
 
+#include "stack/common/fd_util.h"
 #include "stack/common/result.h"
 #include "stack/common/unique_fd.h"
 
@@ -60,9 +61,6 @@ Result<int> run_in_child(const std::function<Result<int>()>& fn);
 
 // A pipe: [0] read end (non-blocking), [1] write end; both CLOEXEC.
 Result<std::pair<UniqueFd, UniqueFd>> make_pipe();
-
-// Receives one fd sent with SCM_RIGHTS on a stream socket (blocking).
-Result<UniqueFd> receive_fd(int socket_fd);
 
 // A timerfd on CLOCK_MONOTONIC (non-blocking); arm with ms <= 0 disarms.
 Result<UniqueFd> make_timer();

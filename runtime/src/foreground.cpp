@@ -12,6 +12,7 @@
 #include <cstring>
 #include <optional>
 
+#include "stack/common/fd_util.h"
 #include "sync.h"
 
 namespace stack::runtime {
@@ -36,22 +37,6 @@ struct RawTerminal {
 void copy_window_size(int master) {
   struct winsize ws {};
   if (::ioctl(0, TIOCGWINSZ, &ws) == 0) ::ioctl(master, TIOCSWINSZ, &ws);
-}
-
-// Copies what is available from in to out; false at EOF or error (EIO once the pty's slave
-// side is closed everywhere).
-bool pump(int in, int out) {
-  char buf[16384];
-  ssize_t n = ::read(in, buf, sizeof buf);
-  if (n < 0 && (errno == EINTR || errno == EAGAIN)) return true;
-  if (n <= 0) return false;
-  for (ssize_t done = 0; done < n;) {
-    ssize_t w = ::write(out, buf + done, static_cast<size_t>(n - done));
-    if (w < 0 && errno == EINTR) continue;
-    if (w < 0) return false;
-    done += w;
-  }
-  return true;
 }
 
 }  // namespace
@@ -79,8 +64,8 @@ Result<int> wait_foreground(pid_t pid, const sigset_t& signals, int master) {
       if (errno == EINTR) continue;
       return errno_error("poll");
     }
-    if (fds[1].revents) master_open = pump(master, 1);
-    if (fds[2].revents) stdin_open = pump(0, master);
+    if (fds[1].revents) master_open = pump_available(master, 1);
+    if (fds[2].revents) stdin_open = pump_available(0, master);
     if (!(fds[0].revents & POLLIN)) continue;
     struct signalfd_siginfo info {};
     if (::read(sigfd.get(), &info, sizeof info) != sizeof info) continue;
@@ -94,7 +79,7 @@ Result<int> wait_foreground(pid_t pid, const sigset_t& signals, int master) {
     // What the container wrote just before exiting is still in the pty.
     if (master_open) {
       ::fcntl(master, F_SETFL, O_NONBLOCK);
-      while (pump(master, 1)) {
+      while (pump_available(master, 1)) {
         struct pollfd p {master, POLLIN, 0};
         if (::poll(&p, 1, 0) <= 0) break;
       }

@@ -14,6 +14,7 @@
 
 #include "local_impl.h"
 #include "stack/common/atomic_file.h"
+#include "stack/common/fd_util.h"
 #include "stack/common/log.h"
 #include "stack/common/path.h"
 #include "stack/engine/container_spec.h"
@@ -42,19 +43,6 @@ Result<img::IndexEntry> find_image(const img::ContentStore& store, const std::st
   for (const auto& e : store.list())
     if (e.config_digest == digest) return e;
   return Error(ENOENT, "image " + ref + " (" + digest + ") is not in the local store");
-}
-
-// A file inside the rootfs, resolved as the container would (symlinks stay inside).
-std::optional<std::string> read_in_root(Syscalls& sys, int root_fd, const std::string& path) {
-  auto fd = sys.openat2(root_fd, path, O_RDONLY | O_CLOEXEC, 0,
-                        RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS);
-  if (!fd.ok()) return std::nullopt;
-  std::string out;
-  char buf[8192];
-  ssize_t n;
-  while ((n = ::read(fd->get(), buf, sizeof buf)) > 0 && out.size() < (4u << 20))
-    out.append(buf, static_cast<size_t>(n));
-  return out;
 }
 
 // Compose's short syntax creates a missing bind source (create_host_path), the long syntax
@@ -232,8 +220,8 @@ Status CreateJob::run(local::ContainerRecord& record) {
   ctx.cgroups_path = "/stack/" + id;
   ctx.labels = req.labels;
   ctx.host_network = svc.network_mode == "host";
-  ctx.passwd = read_in_root(impl.sys, root_fd.get(), "/etc/passwd");
-  ctx.group = read_in_root(impl.sys, root_fd.get(), "/etc/group");
+  ctx.passwd = read_file_in_root(impl.sys, root_fd.get(), "/etc/passwd");
+  ctx.group = read_file_in_root(impl.sys, root_fd.get(), "/etc/group");
   if (svc.hostname.empty()) svc.hostname = id.substr(0, 12);
   STACK_TRY_VOID(prepare_volumes(svc, stored.config, root_fd.get(), ctx));
   STACK_TRY_VOID(prepare_files(svc, ctx));
