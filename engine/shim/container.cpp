@@ -2,6 +2,7 @@
 // and its output as json-file lines (supervisor.h).
 #include <fcntl.h>
 #include <poll.h>
+#include <signal.h>
 #include <sys/epoll.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
@@ -96,6 +97,9 @@ void Supervisor::on_container_exit(int wait_status) {
   const int exit_code =
       WIFSIGNALED(wait_status) ? 128 + WTERMSIG(wait_status) : WEXITSTATUS(wait_status);
   container_pid_ = -1;
+  // Read before the cgroup is deleted below.
+  status_.oom_killed = WIFSIGNALED(wait_status) && WTERMSIG(wait_status) == SIGKILL &&
+                       oom_kills(config_.cgroups_path) > 0;
   cancel_probe();
   arm_timer(grace_timer_.get(), 0);
   drain_streams(false);

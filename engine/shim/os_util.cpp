@@ -100,6 +100,24 @@ Result<int> run_in_child(const std::function<Result<int>()>& fn) {
   return Error(EIO, "the shim's helper process died (status " + std::to_string(status) + ")");
 }
 
+int64_t oom_kills(const std::string& cgroups_path) {
+  if (cgroups_path.empty()) return 0;
+  const bool v2 = ::access("/sys/fs/cgroup/cgroup.controllers", F_OK) == 0;
+  const std::string path = v2 ? "/sys/fs/cgroup" + cgroups_path + "/memory.events"
+                              : "/sys/fs/cgroup/memory" + cgroups_path + "/memory.oom_control";
+  UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+  if (!fd) return 0;
+  char buf[1024];
+  ssize_t n = ::read(fd.get(), buf, sizeof buf - 1);
+  if (n <= 0) return 0;
+  buf[n] = '\0';
+  // A line "oom_kill N" in both files (v1 since Linux 4.13).
+  for (const char* p = buf; (p = std::strstr(p, "oom_kill")) != nullptr; p += 8) {
+    if ((p == buf || p[-1] == '\n') && p[8] == ' ') return std::atoll(p + 9);
+  }
+  return 0;
+}
+
 Result<std::pair<UniqueFd, UniqueFd>> make_pipe() {
   int p[2];
   if (::pipe2(p, O_CLOEXEC) != 0) return errno_error("pipe");

@@ -59,6 +59,10 @@ class StdioWindow {
 // single-threaded, so fork is safe; fn must not touch the shim's epoll or sockets.
 Result<int> run_in_child(const std::function<Result<int>()>& fn);
 
+// How many times the OOM killer killed a process in the cgroup at cgroups_path (relative to
+// the hierarchy's root: memory.events of cgroup v2, memory.oom_control of v1); 0 when unknown.
+int64_t oom_kills(const std::string& cgroups_path);
+
 // A pipe: [0] read end (non-blocking), [1] write end; both CLOEXEC.
 Result<std::pair<UniqueFd, UniqueFd>> make_pipe();
 

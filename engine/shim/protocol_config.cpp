@@ -162,6 +162,7 @@ Result<ShimConfig> parse_shim_config(std::string_view text, const std::string& w
       read_int(doc, "stop_grace_ms", where, "stop_grace_ms", 0, kMaxDurationMs, &c.stop_grace_ms));
   STACK_TRY_VOID(read_bool(doc, "tty", where, "tty", &c.tty));
   STACK_TRY_VOID(read_bool(doc, "stdin_open", where, "stdin_open", &c.stdin_open));
+  STACK_TRY_VOID(read_string(doc, "cgroups_path", where, "cgroups_path", &c.cgroups_path));
   if (auto log = doc.find("log"); log != doc.end() && !log->is_null()) {
     if (!log->is_object()) return field_error(where, "log", "expected an object");
     int64_t max_file = c.log.max_file;
@@ -188,6 +189,7 @@ std::string shim_config_to_json(const ShimConfig& c) {
       {"stop_grace_ms", c.stop_grace_ms},
       {"tty", c.tty},
       {"stdin_open", c.stdin_open},
+      {"cgroups_path", c.cgroups_path},
       {"log", {{"max_size", c.log.max_size}, {"max_file", c.log.max_file}}},
       {"healthcheck", nullptr}};
   if (c.healthcheck) {

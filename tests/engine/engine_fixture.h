@@ -107,7 +107,7 @@ class EngineProject {
     std::filesystem::create_directories(dir + "/data");
     std::filesystem::create_directories(dir + "/tmp");
     std::filesystem::copy_file("/bin/busybox", dir + "/bin/busybox");
-    for (const char* applet : {"sh", "sleep", "echo", "cat", "ls", "httpd", "true", "false",
+    for (const char* applet : {"sh", "sleep", "echo", "cat", "ls", "httpd", "true", "false", "head", "tr",
                                "hostname", "id", "touch", "test", "wc", "kill", "env", "wget",
                                "nc", "ps", "date", "mkdir", "rm", "grep"})
       std::filesystem::create_symlink("busybox", dir + "/bin/" + applet);

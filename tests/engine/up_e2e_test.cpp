@@ -551,3 +551,24 @@ configs:
   CHECK(exec("ls -ln /run/secrets/pw").rfind("-r--r--r--", 0) == 0);
   CHECK(exec("echo x > /run/secrets/pw 2>&1 || echo refused") .find("refused") != std::string::npos);
 }
+
+TEST_CASE("a container killed by the OOM killer is recorded as oom_killed") {
+  EngineProject p("oom");
+  p.write_compose(R"(services:
+  hog:
+    image: busybox:e2e
+    command: ["sh", "-c", "x=$$(head -c 200000000 /dev/zero | tr '\\0' a); echo survived"]
+    mem_limit: 16m
+    memswap_limit: 16m
+  fine:
+    image: busybox:e2e
+    command: ["sh", "-c", "exit 0"]
+)");
+  REQUIRE(p.stack({"up", "-d"}).exit_code == 0);
+  CHECK(EngineProject::eventually([&] { return p.status("oom-hog-1")["state"] == "exited"; }));
+  auto hog = p.status("oom-hog-1");
+  CHECK(hog["oom_killed"] == true);
+  CHECK(hog["exit_code"] == 137);
+  CHECK(EngineProject::eventually([&] { return p.status("oom-fine-1")["state"] == "exited"; }));
+  CHECK(p.status("oom-fine-1")["oom_killed"] == false);
+}

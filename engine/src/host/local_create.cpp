@@ -240,6 +240,7 @@ Status CreateJob::run(local::ContainerRecord& record) {
                                    Durability::kNoSync));
   STACK_TRY(auto shim, local::shim_config_for(svc, stored.config, id, dir + "/bundle",
                                               impl.options.runtime_root));
+  shim.cgroups_path = ctx.cgroups_path;
   STACK_TRY_VOID(write_file_atomic(dir + "/" + kShimConfigFile, shim_config_to_json(shim), 0600,
                                    Durability::kNoSync));
   record.id = id;

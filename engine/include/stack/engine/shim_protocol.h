@@ -98,6 +98,9 @@ struct ShimConfig {
   bool stdin_open = false;
   ShimLogConfig log;
   std::optional<HealthcheckConfig> healthcheck;
+  // The container's cgroup (linux.cgroupsPath): its memory controller's oom_kill count says
+  // whether a SIGKILL exit was the OOM killer's (status.oom_killed). "" = unknown.
+  std::string cgroups_path;
 };
 
 // Parses shim.json; errors read "<where>: <field>: problem" (e.g. "shim.json: restart: …").
