@@ -2,9 +2,11 @@
 // images imported into a fresh state root (engine_fixture.h).
 #include <arpa/inet.h>
 #include <dirent.h>
+#include <fcntl.h>
 #include <netinet/in.h>
 #include <signal.h>
 #include <sys/socket.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <catch2/catch.hpp>
@@ -571,4 +573,38 @@ TEST_CASE("a container killed by the OOM killer is recorded as oom_killed") {
   CHECK(hog["exit_code"] == 137);
   CHECK(EngineProject::eventually([&] { return p.status("oom-fine-1")["state"] == "exited"; }));
   CHECK(p.status("oom-fine-1")["oom_killed"] == false);
+}
+
+TEST_CASE("Ctrl-C on an attached up stops the containers and exits 130") {
+  EngineProject p("ctrlc");
+  p.write_compose(R"(services:
+  a:
+    image: busybox:e2e
+    command: ["sh", "-c", "echo up; exec sleep 1000"]
+    stop_grace_period: 1s
+)");
+  // The real binary, attached, in its own process group as a shell would run it.
+  pid_t pid = ::fork();
+  REQUIRE(pid >= 0);
+  if (pid == 0) {
+    ::setpgid(0, 0);
+    int null = ::open("/dev/null", O_RDWR);
+    ::dup2(null, 0);
+    ::dup2(null, 1);
+    ::dup2(null, 2);
+    if (::chdir(p.dir().c_str()) != 0) ::_exit(126);
+    ::execl(STACK_BIN, STACK_BIN, "--root", p.root().c_str(), "up", "--no-color", nullptr);
+    ::_exit(127);
+  }
+  CHECK(EngineProject::eventually([&] {
+    auto ps = p.ps();
+    return ps.count("ctrlc-a-1") && state(ps["ctrlc-a-1"]) == "running";
+  }));
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  REQUIRE(::kill(pid, SIGINT) == 0);
+  int status = 0;
+  REQUIRE(::waitpid(pid, &status, 0) == pid);
+  CHECK(WIFEXITED(status));
+  CHECK(WEXITSTATUS(status) == 130);
+  CHECK(state(p.ps()["ctrlc-a-1"]) == "exited");
 }
