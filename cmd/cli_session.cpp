@@ -56,7 +56,7 @@ SignalWatcher::SignalWatcher(engine::CancelToken& token) : token_(token) {
   sigemptyset(&set);
   sigaddset(&set, SIGINT);
   sigaddset(&set, SIGTERM);
-  ::pthread_sigmask(SIG_BLOCK, &set, nullptr);
+  ::pthread_sigmask(SIG_BLOCK, &set, &saved_mask_);
   thread_ = std::thread([this, set] {
     struct timespec tick = {0, 100 * 1000 * 1000};
     while (!stop_.load()) {
@@ -73,11 +73,7 @@ SignalWatcher::~SignalWatcher() {
   stop_.store(true);
   ::pthread_kill(thread_.native_handle(), SIGTERM);
   thread_.join();
-  sigset_t set;
-  sigemptyset(&set);
-  sigaddset(&set, SIGINT);
-  sigaddset(&set, SIGTERM);
-  ::pthread_sigmask(SIG_UNBLOCK, &set, nullptr);
+  ::pthread_sigmask(SIG_SETMASK, &saved_mask_, nullptr);
 }
 
 // ---- progress ----

@@ -2,6 +2,8 @@
 // Ctrl-C as a CancelToken, and Compose's progress display for plan execution.
 #pragma once
 
+#include <signal.h>
+
 #include <atomic>
 #include <cstdio>
 #include <map>
@@ -50,6 +52,7 @@ class SignalWatcher {
   engine::CancelToken& token_;
   std::atomic<int> count_{0};
   std::atomic<bool> stop_{false};
+  sigset_t saved_mask_;  // restored by the destructor (watchers nest: attach, then a stop)
   std::thread thread_;
 };
 
