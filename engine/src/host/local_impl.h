@@ -46,6 +46,7 @@ struct LocalHost::Impl {
   ContainerInfo info(const Loaded& l, const std::string& host) const;
   // A container whose shim died: kill and delete what the runtime still has, record the exit.
   void reap_orphan(const Loaded& l);
+  Result<bool> await_running_shim(const std::string& id);
 
   // Volumes (local_volumes.cpp).
   Result<volumes::LocalDriver*> driver();

@@ -61,7 +61,11 @@ Status spawn_shim(const std::string& shim, const std::string& dir) {
   sigfillset(&all);
   ::posix_spawnattr_setsigmask(&attr, &none);
   ::posix_spawnattr_setsigdefault(&attr, &all);
-  ::posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
+  // A process group of its own until it detaches (setsid): a Ctrl-C to the CLI's foreground
+  // group must not kill a shim that is still starting its container.
+  ::posix_spawnattr_setpgroup(&attr, 0);
+  ::posix_spawnattr_setflags(&attr,
+                             POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETPGROUP);
   std::string fd_arg = "3";
   const char* argv[] = {shim.c_str(), "--dir", dir.c_str(), "--ready-fd", fd_arg.c_str(), nullptr};
   pid_t pid = 0;
@@ -98,10 +102,34 @@ Status spawn_shim(const std::string& shim, const std::string& dir) {
 
 }  // namespace
 
+// A shim that supervises dir but has not reported a start yet (spawned by a `stack` that was
+// killed, or by a concurrent one): waits until it records an outcome, or dies. True when the
+// container runs (or ran) under it; false when the shim went away without starting it.
+Result<bool> LocalHost::Impl::await_running_shim(const std::string& id) {
+  const std::string dir = dir_of(id);
+  const std::string before = read_file(dir + "/" + kShimStatusFile).value_or("");
+  if (auto l = load(id); l.ok() && l->alive && l->status &&
+                         (l->status->state == "running" || l->status->state == "restarting"))
+    return true;
+  for (int i = 0; i < 12000 && shim_alive(dir); ++i) {  // the shim's own ready timeout is 120 s
+    std::string now = read_file(dir + "/" + kShimStatusFile).value_or("");
+    if (now != before && !now.empty()) {
+      STACK_TRY(auto st, parse_shim_status(now, dir + "/" + kShimStatusFile));
+      if (st.state == "exited" && !st.error.empty()) return Error(EIO, st.error);
+      if (st.state != "created") return true;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  return false;
+}
+
 Status LocalHost::start_container(const std::string& name) {
   STACK_TRY(auto id, impl_->find_id(name));
   const std::string dir = impl_->dir_of(id);
-  if (shim_alive(dir)) return {};
+  if (shim_alive(dir)) {
+    STACK_TRY(bool running, impl_->await_running_shim(id).wrap("container " + name));
+    if (running) return {};
+  }
   STACK_TRY(auto l, impl_->load(id));
   // After a reboot the overlay is gone; it is mounted again from the recorded layers.
   if (!is_overlay(dir + "/rootfs")) {
@@ -117,14 +145,8 @@ Status LocalHost::start_container(const std::string& name) {
   if (!st.ok() && st.error().message.find("already supervises") != std::string::npos) {
     // A shim spawned by a `stack` that was killed before it heard the report took the
     // container first: its outcome is ours.
-    for (int i = 0; i < 3000 && shim_alive(dir); ++i) {
-      auto l2 = impl_->load(id);
-      if (l2.ok() && l2->status && l2->status->state != "created") {
-        if (l2->status->state == "running") return {};
-        break;
-      }
-      std::this_thread::sleep_for(std::chrono::milliseconds(10));
-    }
+    STACK_TRY(bool running, impl_->await_running_shim(id).wrap("container " + name));
+    if (running) return {};
   }
   return std::move(st).wrap("container " + name);
 }
