@@ -16,6 +16,7 @@
 #include "stack/common/path.h"
 #include "stack/volumes/local.h"
 #include "stack/volumes/tree.h"
+#include "tree_internal.h"
 
 namespace stack::volumes {
 
@@ -38,22 +39,7 @@ Status validate_consumer(const std::string& id) {
 }
 
 Result<std::vector<std::string>> list_dir(int dirfd, const std::string& shown) {
-  int dup = ::openat(dirfd, ".", kDirFlags);
-  if (dup < 0) return errno_error("open " + shown);
-  DIR* d = ::fdopendir(dup);
-  if (!d) {
-    ::close(dup);
-    return errno_error("read " + shown);
-  }
-  std::vector<std::string> names;
-  errno = 0;
-  while (dirent* e = ::readdir(d)) {
-    std::string n = e->d_name;
-    if (n != "." && n != "..") names.push_back(std::move(n));
-  }
-  int err = errno;
-  ::closedir(d);
-  if (err) return errno_error("read " + shown, err);
+  STACK_TRY(auto names, dir_entries(dirfd, shown));
   std::sort(names.begin(), names.end());
   return names;
 }

@@ -1,6 +1,7 @@
 // fd-relative tree walks: copy-up into a new volume, removal, size. Every open is below an
 // already open directory with O_NOFOLLOW, so no symlink inside either tree is ever followed.
 #include "stack/volumes/tree.h"
+#include "tree_internal.h"
 
 #include <dirent.h>
 #include <fcntl.h>
@@ -28,28 +29,6 @@ Result<UniqueFd> open_dir_at(int dirfd, const std::string& name, const std::stri
   return UniqueFd(fd);
 }
 
-// The names in an open directory (without . and ..), read through a duplicate so that the
-// caller's fd keeps its offset and stays open.
-Result<std::vector<std::string>> entries(int dirfd, const std::string& shown) {
-  int dup = ::fcntl(dirfd, F_DUPFD_CLOEXEC, 0);
-  if (dup < 0) return errno_error("dup " + shown);
-  DIR* d = ::fdopendir(dup);
-  if (!d) {
-    ::close(dup);
-    return errno_error("read " + shown);
-  }
-  ::rewinddir(d);
-  std::vector<std::string> names;
-  errno = 0;
-  while (dirent* e = ::readdir(d)) {
-    std::string n = e->d_name;
-    if (n != "." && n != "..") names.push_back(std::move(n));
-  }
-  int err = errno;
-  ::closedir(d);
-  if (err) return errno_error("read " + shown, err);
-  return names;
-}
 
 // statx's STATX_ATTR_MOUNT_ROOT sees bind mounts of the same file system, which st_dev misses.
 Result<bool> is_mount_root(int fd, const std::string& shown) {
@@ -195,7 +174,7 @@ Status Copier::copy_entry(int src, int dst, const std::string& name, const std::
 }
 
 Status Copier::copy_dir(int src, int dst, const std::string& rel) {
-  STACK_TRY(auto names, entries(src, rel.empty() ? "." : rel));
+  STACK_TRY(auto names, dir_entries(src, rel.empty() ? "." : rel));
   for (auto& n : names) STACK_TRY_VOID(copy_entry(src, dst, n, join(rel, n)));
   return {};
 }
@@ -203,7 +182,7 @@ Status Copier::copy_dir(int src, int dst, const std::string& rel) {
 // ---- removal and size ----
 
 Status remove_children(int dirfd, const std::string& shown) {
-  STACK_TRY(auto names, entries(dirfd, shown));
+  STACK_TRY(auto names, dir_entries(dirfd, shown));
   for (auto& n : names) {
     std::string rel = shown + "/" + n;
     struct stat st {};
@@ -222,7 +201,7 @@ Status remove_children(int dirfd, const std::string& shown) {
 
 Status add_sizes(int dirfd, const std::string& shown, std::set<std::pair<dev_t, ino_t>>& seen,
                  std::uint64_t& total) {
-  STACK_TRY(auto names, entries(dirfd, shown));
+  STACK_TRY(auto names, dir_entries(dirfd, shown));
   for (auto& n : names) {
     struct stat st {};
     if (::fstatat(dirfd, n.c_str(), &st, AT_SYMLINK_NOFOLLOW) < 0) continue;  // raced away
@@ -242,8 +221,31 @@ Status add_sizes(int dirfd, const std::string& shown, std::set<std::pair<dev_t, 
 
 }  // namespace
 
+// The names in an open directory (without . and ..), read through a duplicate so that the
+// caller's fd keeps its offset and stays open.
+Result<std::vector<std::string>> dir_entries(int dirfd, const std::string& shown) {
+  int dup = ::fcntl(dirfd, F_DUPFD_CLOEXEC, 0);
+  if (dup < 0) return errno_error("dup " + shown);
+  DIR* d = ::fdopendir(dup);
+  if (!d) {
+    ::close(dup);
+    return errno_error("read " + shown);
+  }
+  ::rewinddir(d);
+  std::vector<std::string> names;
+  errno = 0;
+  while (dirent* e = ::readdir(d)) {
+    std::string n = e->d_name;
+    if (n != "." && n != "..") names.push_back(std::move(n));
+  }
+  int err = errno;
+  ::closedir(d);
+  if (err) return errno_error("read " + shown, err);
+  return names;
+}
+
 Status copy_up(int src_dirfd, int dst_dirfd) {
-  STACK_TRY(auto existing, entries(dst_dirfd, "destination"));
+  STACK_TRY(auto existing, dir_entries(dst_dirfd, "destination"));
   if (!existing.empty()) return {};
   struct stat st {};
   if (::fstat(src_dirfd, &st) < 0) return errno_error("stat source");
