@@ -37,7 +37,7 @@ class EngineProject {
     if (r.exit_code != 0) throw std::runtime_error("image import failed: " + r.describe());
   }
   ~EngineProject() {
-    (void)stack({"down", "-v", "-t", "0"});
+    (void)stack({"down", "-v", "-t", "0", "--remove-orphans"});
     std::error_code ec;
     std::filesystem::remove_all(base_, ec);
   }

@@ -129,6 +129,15 @@ Result<std::string> LocalHost::Impl::find_id(const std::string& name) const {
     }
     if (!found.empty()) return found;
   }
+  // container.json is the truth about names; the link is only the claim. A record whose link
+  // is gone (a damaged names directory) is still found.
+  for (const auto& e : dir_entries(containers_dir)) {
+    if (!has_record(e)) continue;
+    auto text = read_file(dir_of(e) + "/" + local::kRecordFile);
+    if (!text.ok()) continue;
+    auto rec = local::parse_record(*text, e);
+    if (rec.ok() && rec->name == name) return e;
+  }
   return Error(ENOENT, "no such container: " + name);
 }
 
