@@ -168,6 +168,7 @@ TEST_CASE("scale changes only the replica count, and logs -f picks up replicas s
   std::this_thread::sleep_for(std::chrono::milliseconds(1000));
   auto up3 = p.stack({"scale", "web=3"});
   follower.join();
+  INFO(up3.describe());
   REQUIRE(up3.exit_code == 0);
   auto three = p.ps();
   REQUIRE(three.size() == 4);
