@@ -117,9 +117,27 @@ std::string labels_string(const compose::Mapping& labels) {
   return out;
 }
 
+// Docker's PORTS column: "0.0.0.0:8080->80/tcp, [::]:8080->80/tcp" while the container runs.
+std::string ports_text(const ContainerInfo& c) {
+  if (!is_running(c)) return "";
+  std::string out;
+  for (const auto& p : c.published) {
+    std::string ip = p.host_ip.find(':') != std::string::npos ? "[" + p.host_ip + "]" : p.host_ip;
+    out += (out.empty() ? "" : ", ") + ip + ":" + std::to_string(p.host_port) + "->" +
+           std::to_string(p.target) + "/" + p.protocol;
+  }
+  return out;
+}
+
 nlohmann::json ps_json(const Session& s, const ContainerInfo& c) {
   std::string health;
   if (c.observed.health != engine::Health::kNone) health = engine::to_string(c.observed.health);
+  nlohmann::json publishers = nlohmann::json::array();
+  for (const auto& p : c.published)
+    publishers.push_back({{"URL", p.host_ip},
+                          {"TargetPort", p.target},
+                          {"PublishedPort", is_running(c) ? p.host_port : 0},
+                          {"Protocol", p.protocol}});
   return {{"Command", quoted_command(c.command, true)},
           {"CreatedAt", c.created},
           {"ExitCode", c.observed.exit_code},
@@ -130,7 +148,8 @@ nlohmann::json ps_json(const Session& s, const ContainerInfo& c) {
           {"Name", c.observed.name},
           {"Names", c.observed.name},
           {"Project", s.project_name},
-          {"Publishers", nlohmann::json::array()},
+          {"Ports", ports_text(c)},
+          {"Publishers", publishers},
           {"RunningFor", c.running_for},
           {"Service", c.observed.labels.service},
           {"State", engine::to_string(c.observed.state)},
@@ -177,7 +196,7 @@ int run_ps(const GlobalOptions& g, const ImageGlobals& ig, const PsOptions& o) {
       {"NAME", "IMAGE", "COMMAND", "SERVICE", "CREATED", "STATUS", "PORTS"}};
   for (const auto& c : shown)
     rows.push_back({c.observed.name, c.image, quoted_command(c.command, o.no_trunc),
-                    c.observed.labels.service, c.running_for, c.status_text, ""});
+                    c.observed.labels.service, c.running_for, c.status_text, ports_text(c)});
   print_table(rows);
   return 0;
 }
@@ -350,6 +369,28 @@ int run_top(const GlobalOptions& g, const ImageGlobals& ig, const std::vector<st
     print_table(rows);
   }
   return 0;
+}
+
+int run_port(const GlobalOptions& g, const ImageGlobals& ig, const PortOptions& o) {
+  auto s = open_session(g, ig, {o.service}, false);
+  if (!s) return 1;
+  auto cs = service_containers(*s, {o.service});
+  if (!cs.ok()) return report(cs.error());
+  const ContainerInfo* c = nullptr;
+  for (const auto& x : *cs)
+    if (!x.observed.labels.oneoff && x.observed.labels.number == o.index) c = &x;
+  if (!c)
+    return report(Error(ENOENT, "service \"" + o.service + "\" has no container number " +
+                                    std::to_string(o.index)));
+  // Compose prints the first binding: IPv4 before IPv6, as recorded.
+  for (const auto& p : c->published) {
+    if (p.target != o.private_port || p.protocol != o.protocol || !is_running(*c)) continue;
+    std::string ip = p.host_ip.find(':') != std::string::npos ? "[" + p.host_ip + "]" : p.host_ip;
+    std::printf("%s:%u\n", ip.c_str(), p.host_port);
+    return 0;
+  }
+  return report(Error(ENOENT, "no port " + std::to_string(o.private_port) + "/" + o.protocol +
+                                  " published for " + c->observed.name));
 }
 
 }  // namespace stack::cli

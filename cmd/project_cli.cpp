@@ -65,6 +65,7 @@ struct Convergence {
     }
     engine::HostRunner runner(*s.host, &p, &*desired, run_opts);
     int rc = execute_plan(*plan, runner, "Running");
+    if (Status st = s.host->reassert_networks(); !st.ok()) rc = report(st.error());
     if (desired_out) *desired_out = std::move(*desired);
     return rc;
   }

@@ -59,6 +59,15 @@ struct PsOptions {
 };
 int run_ps(const GlobalOptions& g, const ImageGlobals& ig, const PsOptions& o);
 
+// `stack port SERVICE PRIVATE_PORT`: the host address a container port is published on.
+struct PortOptions {
+  std::string service;
+  uint32_t private_port = 0;
+  std::string protocol = "tcp";
+  int index = 1;
+};
+int run_port(const GlobalOptions& g, const ImageGlobals& ig, const PortOptions& o);
+
 struct LifecycleOptions {
   std::vector<std::string> services;
   int timeout_s = -1;        // stop/restart -t

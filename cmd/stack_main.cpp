@@ -213,6 +213,14 @@ int main(int argc, char** argv) {
   for (const char* v : {"start", "stop", "restart"})
     life[v]->add_flag("--dry-run", life_o.dry_run, "Print the plan without changing anything");
 
+  stack::cli::PortOptions port_o;
+  CLI::App* port = app.add_subcommand("port", "Print the public port of a port binding");
+  port->add_option("service", port_o.service, "Service")->required();
+  port->add_option("private_port", port_o.private_port, "Container port")->required();
+  port->add_option("--protocol", port_o.protocol, "tcp or udp")
+      ->check(CLI::IsMember({"tcp", "udp"}));
+  port->add_option("--index", port_o.index, "Replica index of the service");
+
   std::vector<std::string> top_services;
   CLI::App* top = app.add_subcommand("top", "Show the processes of the services' containers");
   top->add_option("service", top_services, "Services");
@@ -320,6 +328,7 @@ int main(int argc, char** argv) {
   for (const auto& [verb, cmd] : life)
     if (cmd->parsed()) return run_lifecycle(verb, g, ig, life_o);
   if (top->parsed()) return run_top(g, ig, top_services);
+  if (port->parsed()) return run_port(g, ig, port_o);
   if (logs->parsed()) return run_logs(g, ig, logs_o);
   if (events->parsed()) return run_events(g, ig, events_services, events_json);
   if (wait->parsed()) return run_wait(g, ig, wait_services, wait_down);

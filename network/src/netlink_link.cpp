@@ -5,6 +5,8 @@
 #include <linux/veth.h>
 #include <net/if.h>
 
+#include <cstdio>
+
 #include "netlink_internal.h"
 #include "stack/network/netlink.h"
 
@@ -103,6 +105,20 @@ Status Netlink::set_mtu(const std::string& ifname, unsigned mtu) {
   mnl_attr_put_u32(c.req.nlh(), IFLA_MTU, mtu);
   return wrap_iface(transact(c.req.nlh(), nullptr, nullptr), ifname,
                     "set mtu " + std::to_string(mtu));
+}
+
+Status Netlink::set_mac(const std::string& ifname, const std::string& mac) {
+  unsigned char bytes[6];
+  unsigned v[6];
+  char tail = 0;
+  if (std::sscanf(mac.c_str(), "%2x:%2x:%2x:%2x:%2x:%2x%c", &v[0], &v[1], &v[2], &v[3], &v[4],
+                  &v[5], &tail) != 6 || mac.size() != 17)
+    return Error(EINVAL, "interface " + ifname + ": invalid MAC address \"" + mac + "\"");
+  for (int i = 0; i < 6; ++i) bytes[i] = static_cast<unsigned char>(v[i]);
+  STACK_TRY(int index, link_index(ifname));
+  Change c(index);
+  mnl_attr_put(c.req.nlh(), IFLA_ADDRESS, sizeof bytes, bytes);
+  return wrap_iface(transact(c.req.nlh(), nullptr, nullptr), ifname, "set MAC address " + mac);
 }
 
 Status Netlink::set_netns(const std::string& ifname, int netns_fd) {

@@ -109,7 +109,8 @@ class EngineProject {
     std::filesystem::copy_file("/bin/busybox", dir + "/bin/busybox");
     for (const char* applet : {"sh", "sleep", "echo", "cat", "ls", "httpd", "true", "false", "head", "tr",
                                "hostname", "id", "touch", "test", "wc", "kill", "env", "wget",
-                               "nc", "ps", "date", "mkdir", "rm", "grep"})
+                               "nc", "ps", "date", "mkdir", "rm", "grep", "ping", "nslookup",
+                               "timeout", "ip", "sort", "uniq"})
       std::filesystem::create_symlink("busybox", dir + "/bin/" + applet);
     std::ofstream(dir + "/etc/passwd") << "root:x:0:0:root:/root:/bin/sh\n"
                                           "nobody:x:65534:65534:nobody:/nonexistent:/bin/sh\n";

@@ -274,7 +274,8 @@ volumes:
   CHECK(entries(p.root() + "/containers").empty());
   CHECK(entries(p.root() + "/containers/.names").empty());
   CHECK(entries(p.root() + "/volumes").empty());
-  CHECK(entries(p.root() + "/networks").empty());
+  CHECK(entries(p.root() + "/networks") == std::vector<std::string>{"ipam"});
+  CHECK(entries(p.root() + "/networks/ipam").empty());
   std::string mounts = slurp("/proc/self/mountinfo");
   CHECK(mounts.find(p.root()) == std::string::npos);
   for (const auto& id : ids) {

@@ -59,6 +59,10 @@ Status apply_namespaces(const compose::Service& svc, const ContainerContext& ctx
     drop_namespace(spec, "network");
   } else if (is_join_mode(svc.network_mode)) {
     STACK_TRY_VOID(join_namespace(spec, ctx, "network", "network_mode", svc.network_mode));
+  } else if (auto it = ctx.join_namespaces.find("network"); it != ctx.join_namespaces.end()) {
+    // A namespace the host prepared (bridge endpoints, or none's lone loopback).
+    for (auto& n : spec.linux.namespaces)
+      if (n.type == "network") n.path = it->second;
   }
   if (svc.uts == "host") {
     if (!svc.hostname.empty() || !svc.domainname.empty())

@@ -82,6 +82,7 @@ struct CreateJob {
   std::vector<std::string> lowers;
   std::map<std::string, std::string> anonymous;  // mount point → volume
   bool mounted = false;
+  local::ContainerRecord net;  // network mode, endpoints and ports, released again on failure
 
   Status run(local::ContainerRecord& record);
   Status mount_rootfs(const img::ContentStore& store, const img::IndexEntry& image);
@@ -169,13 +170,19 @@ Status CreateJob::prepare_volumes(compose::Service& svc, const img::ImageConfig&
 }
 
 Status CreateJob::prepare_files(const compose::Service& svc, ContainerContext& ctx) {
-  const bool host_net = svc.network_mode == "host";
+  const bool host_net = net.network_mode == "host";
+  std::vector<std::string> own_addresses;
+  if (!net.endpoints.empty()) {
+    for (const auto* a : {&net.endpoints[0].info.ipv4, &net.endpoints[0].info.ipv6})
+      if (!a->empty()) own_addresses.push_back(*a);
+  }
   std::string hostname = svc.hostname.empty() ? id.substr(0, 12) : svc.hostname;
   ctx.hosts_file = dir + "/hosts";
   ctx.resolv_conf_file = dir + "/resolv.conf";
   ctx.hostname_file = dir + "/hostname";
   STACK_TRY_VOID(write_file_atomic(
-      ctx.hosts_file, local::hosts_content(hostname, svc.domainname, svc.extra_hosts, host_net),
+      ctx.hosts_file,
+      local::hosts_content(hostname, svc.domainname, svc.extra_hosts, host_net, own_addresses),
       0644, Durability::kNoSync));
   std::string host_resolv = read_file("/etc/resolv.conf").value_or("");
   STACK_TRY_VOID(write_file_atomic(ctx.resolv_conf_file,
@@ -219,7 +226,11 @@ Status CreateJob::run(local::ContainerRecord& record) {
   ctx.rootfs = dir + "/rootfs";
   ctx.cgroups_path = "/stack/" + id;
   ctx.labels = req.labels;
-  ctx.host_network = svc.network_mode == "host";
+  net.id = id;
+  net.name = req.name;
+  STACK_TRY_VOID(impl.allocate_endpoints(req, id, dir, net));
+  ctx.host_network = net.network_mode == "host";
+  if (!net.netns.empty()) ctx.join_namespaces["network"] = net.netns;
   ctx.passwd = read_file_in_root(impl.sys, root_fd.get(), "/etc/passwd");
   ctx.group = read_file_in_root(impl.sys, root_fd.get(), "/etc/group");
   if (svc.hostname.empty()) svc.hostname = id.substr(0, 12);
@@ -255,10 +266,15 @@ Status CreateJob::run(local::ContainerRecord& record) {
   record.lowers = lowers;
   record.anonymous = anonymous;
   record.stop_grace_ms = shim.stop_grace_ms;
+  record.network_mode = net.network_mode;
+  record.netns = net.netns;
+  record.endpoints = net.endpoints;
+  record.published = net.published;
   return {};
 }
 
 void CreateJob::rollback() {
+  if (Status st = impl.release_endpoints(net); !st.ok()) log::warn(st.error().to_string());
   if (mounted) (void)impl.sys.umount2(dir + "/rootfs", MNT_DETACH);
   if (auto* d = impl.driver().value_or(nullptr))
     for (const auto& v : acquired) (void)d->release(v, id);

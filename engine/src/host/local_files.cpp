@@ -45,7 +45,8 @@ int64_t duration_ms(const std::optional<compose::Duration>& d, int64_t fallback_
 }  // namespace
 
 std::string hosts_content(const std::string& hostname, const std::string& domainname,
-                          const std::vector<std::string>& extra_hosts, bool host_network) {
+                          const std::vector<std::string>& extra_hosts, bool host_network,
+                          const std::vector<std::string>& addresses) {
   std::string out =
       "127.0.0.1\tlocalhost\n"
       "::1\tlocalhost ip6-localhost ip6-loopback\n"
@@ -64,11 +65,12 @@ std::string hosts_content(const std::string& hostname, const std::string& domain
     out += ip + "\t" + entry.substr(0, sep) + "\n";
   }
   if (!host_network && !hostname.empty()) {
-    // Without an address of its own yet, the container's name resolves to its loopback, so
-    // that programs that look up their own hostname work (Docker writes the bridge address).
+    // The container's name resolves to its own addresses; without any (network_mode none) to
+    // its loopback, so that programs that look up their own hostname work.
     std::string names = hostname;
     if (!domainname.empty()) names = hostname + "." + domainname + " " + hostname;
-    out += "127.0.1.1\t" + names + "\n";
+    for (const auto& a : addresses) out += a + "\t" + names + "\n";
+    if (addresses.empty()) out += "127.0.1.1\t" + names + "\n";
   }
   return out;
 }

@@ -29,18 +29,7 @@ Status make_dir(const std::string& path, mode_t mode = 0711) {
   return {};
 }
 
-std::vector<std::string> dir_entries(const std::string& path) {
-  std::vector<std::string> out;
-  DIR* d = ::opendir(path.c_str());
-  if (!d) return out;
-  while (struct dirent* e = ::readdir(d)) {
-    if (e->d_name[0] == '.') continue;
-    out.emplace_back(e->d_name);
-  }
-  ::closedir(d);
-  std::sort(out.begin(), out.end());
-  return out;
-}
+std::vector<std::string> dir_entries(const std::string& path) { return local::list_dir(path); }
 
 // $<env>, else <name> beside this executable (the binaries are installed together).
 std::string companion_binary(const char* env_name, const char* name) {
@@ -68,8 +57,15 @@ Result<std::unique_ptr<LocalHost>> LocalHost::open(const LocalHostOptions& optio
   host->impl_ = std::make_unique<Impl>(o, sys);
   for (const std::string& dir :
        {o.root, host->impl_->containers_dir, host->impl_->names_dir, host->impl_->networks_dir,
-        o.root + "/projects"})
+        host->impl_->networks_dir + "/ipam", o.root + "/projects"})
     STACK_TRY_VOID(make_dir(dir));
+  // The namespace files live in a private directory under /run (gone at reboot, like the
+  // namespaces themselves).
+  const std::string& ns = o.netns_dir;
+  for (size_t slash = ns.find('/', 1);; slash = ns.find('/', slash + 1)) {
+    STACK_TRY_VOID(make_dir(ns.substr(0, slash), 0755));
+    if (slash == std::string::npos) break;
+  }
   return host;
 }
 
@@ -93,7 +89,9 @@ LocalHost::Impl::Impl(const LocalHostOptions& o, Syscalls& s)
       containers_dir(o.root + "/containers"),
       names_dir(o.root + "/containers/.names"),
       networks_dir(o.root + "/networks"),
-      runtime(o.runtime_root, s) {}
+      runtime(o.runtime_root, s),
+      netns_dir(o.netns_dir),
+      ipam(o.root + "/networks/ipam") {}
 
 Result<UniqueFd> LocalHost::Impl::lock_names() const {
   std::string path = containers_dir + "/.lock";
@@ -194,6 +192,15 @@ void LocalHost::Impl::collect_unfinished(const std::string& id) const {
   UniqueFd fd(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
   if (!fd || ::flock(fd.get(), LOCK_EX | LOCK_NB) != 0) return;
   if (has_record(id)) return;
+  // Addresses and the namespace a crashed create took (owned by the container id).
+  local::ContainerRecord partial;
+  partial.id = id;
+  partial.name = id;
+  partial.netns = netns_dir + "/" + id;
+  partial.network_mode = "none";  // a create makes no veths (start does)
+  if (auto nets = ipam.list(); nets.ok())
+    for (const auto& n : *nets) partial.endpoints.push_back({EndpointInfo{n.network}, "", ""});
+  if (Status st = release_endpoints(partial); !st.ok()) log::warn(st.error().to_string());
   (void)sys.umount2(dir + "/rootfs", MNT_DETACH);
   if (Status st = local::remove_container_dir(containers_dir, id); !st.ok()) log::warn(st.error().to_string());
   auto lock = lock_names();
@@ -230,16 +237,9 @@ std::vector<LocalHost::Impl::Loaded> LocalHost::Impl::load_all(const std::string
 Result<Snapshot> LocalHost::observe(const std::string& project) {
   Snapshot snap;
   for (const auto& l : impl_->load_all(project)) snap.containers.push_back(impl_->observed(l, name_));
-  for (const auto& file : dir_entries(impl_->networks_dir)) {
-    if (!file.ends_with(".json")) continue;
-    auto text = read_file(impl_->networks_dir + "/" + file);
-    if (!text.ok()) continue;
-    auto j = nlohmann::json::parse(*text, nullptr, false);
-    if (!j.is_object()) continue;
-    auto labels = j.value("labels", compose::Mapping{});
-    if (!project.empty() && labels[std::string(kLabelProject)] != project) continue;
-    snap.networks.push_back(
-        {j.value("name", ""), labels[std::string(kLabelNetwork)], name_});
+  for (auto& n : impl_->load_networks()) {
+    if (!project.empty() && n.labels[std::string(kLabelProject)] != project) continue;
+    snap.networks.push_back({n.name, n.labels[std::string(kLabelNetwork)], name_});
   }
   STACK_TRY(auto volumes, impl_->project_volumes(project));
   for (auto& v : volumes) {
@@ -257,6 +257,9 @@ ContainerInfo LocalHost::Impl::info(const Loaded& l, const std::string& host) co
   for (const auto& arg : l.record.command) i.command += (i.command.empty() ? "" : " ") + arg;
   i.created = l.record.created;
   i.ports = l.record.ports;
+  i.published = l.record.published;
+  i.network_mode = l.record.network_mode;
+  for (const auto& e : l.record.endpoints) i.endpoints.push_back(e.info);
   for (const auto& [target, volume] : l.record.anonymous) i.anonymous_volumes.push_back(volume);
   if (l.status) {
     i.started_at = l.status->started_at;
@@ -292,21 +295,5 @@ Result<std::string> LocalHost::container_dir(const std::string& name) {
 }
 
 Result<std::string> LocalHost::runtime_id(const std::string& name) { return impl_->find_id(name); }
-
-// ---- networks (records only until bridge networks exist) ----
-
-Status LocalHost::create_network(const std::string& name, const compose::Mapping& labels) {
-  std::string path = impl_->networks_dir + "/" + name + ".json";
-  struct stat st;
-  if (::stat(path.c_str(), &st) == 0) return {};
-  nlohmann::json j = {{"name", name}, {"driver", "bridge"}, {"labels", labels}};
-  return write_file_atomic(path, j.dump(2) + "\n");
-}
-
-Status LocalHost::remove_network(const std::string& name) {
-  std::string path = impl_->networks_dir + "/" + name + ".json";
-  if (::unlink(path.c_str()) != 0 && errno != ENOENT) return errno_error("removing " + path);
-  return {};
-}
 
 }  // namespace stack::engine

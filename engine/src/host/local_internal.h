@@ -21,6 +21,13 @@ namespace stack::engine::local {
 inline constexpr const char* kRecordFile = "container.json";
 inline constexpr const char* kPausedFile = "paused";
 
+// A container's attachment to a network as recorded.
+struct Endpoint {
+  EndpointInfo info;
+  std::string ifname;       // inside the container: eth0, eth1, …
+  std::string host_ifname;  // the veth end on the network's bridge
+};
+
 // container.json.
 struct ContainerRecord {
   std::string id, name, created;
@@ -32,16 +39,38 @@ struct ContainerRecord {
   std::vector<std::string> lowers;   // the image's layer dirs, overlay lowerdir order
   std::map<std::string, std::string> anonymous;  // mount point → anonymous volume name
   int64_t stop_grace_ms = 10000;
+  // "bridge" (a namespace of its own with endpoints), "none", "host" or "container:<id>".
+  std::string network_mode = "bridge";
+  std::string netns;  // the namespace file of "bridge" and "none" containers
+  std::vector<Endpoint> endpoints;           // priority order
+  std::vector<PublishedPort> published;
 };
 
 std::string record_to_json(const ContainerRecord& record);
 // Errors read "<where>: <field>: problem".
 Result<ContainerRecord> parse_record(std::string_view text, const std::string& where);
 
+// networks/<name>.json: a bridge network.
+struct NetworkRecord {
+  std::string name, id, created;
+  std::string driver = "bridge";
+  std::string bridge;  // the bridge interface
+  compose::Mapping labels, options;
+  bool internal = false, attachable = false, enable_ipv6 = false;
+  unsigned mtu = 0;
+  std::string ipam_driver = "default";
+  std::vector<compose::IpamPool> ipam_config;  // as configured (the store has what was chosen)
+};
+
+std::string network_record_to_json(const NetworkRecord& record);
+Result<NetworkRecord> parse_network_record(std::string_view text, const std::string& where);
+
 // /etc/hosts as Docker writes it: localhost lines, then the extra_hosts ("name=ip" or
-// "name:ip") in order, then the container's own name when it has a private network.
+// "name:ip") in order, then the container's own name when it has a private network, on each of
+// `addresses` (its first network's; 127.0.1.1 when it has none).
 std::string hosts_content(const std::string& hostname, const std::string& domainname,
-                          const std::vector<std::string>& extra_hosts, bool host_network);
+                          const std::vector<std::string>& extra_hosts, bool host_network,
+                          const std::vector<std::string>& addresses = {});
 
 // /etc/resolv.conf: the host's file with dns/dns_search/dns_opt replacing its nameserver,
 // search and options lines. Without a network of its own, a container cannot reach the host's
@@ -74,6 +103,8 @@ int64_t parse_rfc3339_ns(std::string_view text);
 // Removes a container directory (<containers dir>/<id>) without following symlinks or emptying
 // a mount left inside (volumes::remove_tree_at). ENOENT is fine.
 Status remove_container_dir(const std::string& containers_dir, const std::string& id);
+// The entries of a directory, sorted, without dot files ("" when it cannot be read).
+std::vector<std::string> list_dir(const std::string& path);
 // `bytes` random bytes as lower-case hex (getrandom).
 std::string random_hex(size_t bytes);
 

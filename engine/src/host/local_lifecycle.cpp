@@ -141,7 +141,10 @@ Status LocalHost::start_container(const std::string& name) {
                        .wrap("container " + name + ": mounting the rootfs"));
   }
   ::unlink((dir + "/" + local::kPausedFile).c_str());
+  STACK_TRY_VOID(impl_->attach_endpoints(l.record));
   Status st = spawn_shim(options_.shim_binary, dir);
+  if (st.ok() && !l.record.published.empty())
+    st = impl_->sync_firewall().wrap("publishing ports");
   if (!st.ok() && st.error().message.find("already supervises") != std::string::npos) {
     // A shim spawned by a `stack` that was killed before it heard the report took the
     // container first: its outcome is ours.
@@ -185,6 +188,8 @@ Status LocalHost::stop_container(const std::string& name, const StopOptions& opt
     return std::move(reply).error().wrap("stopping container " + name);
   if (!wait_shim_gone(l.dir, 10000))
     return Error(ETIMEDOUT, "stopping container " + name + ": stack-shim did not exit");
+  // A stopped replica gets no new connections.
+  if (!l.record.published.empty()) return impl_->sync_firewall().wrap("stopping " + name);
   return {};
 }
 
@@ -261,6 +266,7 @@ Status LocalHost::remove_container(const std::string& name, bool force) {
   // Order for a crash at any point: volumes are released while the record still names them
   // (releasing twice is harmless), then the record goes, which turns the rest into leftovers
   // of an unfinished directory that the next observe removes.
+  if (Status st = impl_->release_endpoints(l.record); !st.ok()) log::warn(st.error().to_string());
   if (!l.record.volumes.empty()) {
     STACK_TRY(auto* driver, impl_->driver());
     for (const auto& v : l.record.volumes)

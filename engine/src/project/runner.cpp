@@ -54,6 +54,7 @@ Result<ContainerRequest> HostRunner::container_request(const std::string& servic
   r.labels = svc->labels;
   for (const auto& [k, v] : container_labels(*desired_, *ds, number, false)) r.labels[k] = v;
   for (const auto& v : desired_->volumes) r.volume_names[v.key] = v.name;
+  for (const auto& n : desired_->networks) r.network_names[n.key] = n.name;
   auto wrap = [&](Error e) { return std::move(e).wrap("service " + service); };
   for (const auto& ref : svc->secrets) {
     auto it = project_->secrets.find(ref.source);
@@ -153,7 +154,13 @@ Status HostRunner::run(const Node& node, const CancelToken& cancel) {
       if (desired_)
         for (const auto& n : desired_->networks)
           if (n.name == id) key = n.key;
-      return host_.create_network(id, network_labels(desired_ ? desired_->name : "", key));
+      compose::Network config;
+      if (project_)
+        if (auto it = project_->networks.find(key); it != project_->networks.end())
+          config = it->second;
+      compose::Mapping labels = config.labels;
+      for (const auto& [k, v] : network_labels(desired_ ? desired_->name : "", key)) labels[k] = v;
+      return host_.create_network(id, config, labels);
     }
     case Op::kRemoveNetwork:
       return host_.remove_network(id);

@@ -33,9 +33,31 @@ struct ContainerRequest {
   // Project secrets and configs by key, resolved by the caller (file content or environment).
   std::map<std::string, std::string> secrets, configs;
   bool oneoff = false;
+  // Project networks by the service's network key → the network's full name (<project>_<key>,
+  // `name:` or external).
+  std::map<std::string, std::string> network_names;
   // The id (or a unique prefix) of the container this one replaces (a recreate): its anonymous volumes are reused
   // at the same mount points, as Compose does, so a recreate keeps e.g. a database's data.
   std::string replaces;
+};
+
+// A published port as bound: "0.0.0.0:8080->80/tcp".
+struct PublishedPort {
+  std::string host_ip;  // "0.0.0.0", "::" or the configured address
+  uint16_t host_port = 0;
+  uint32_t target = 0;
+  std::string protocol = "tcp";
+  bool operator==(const PublishedPort&) const = default;
+};
+
+// A container's attachment to one network.
+struct EndpointInfo {
+  std::string network;               // the network's full name
+  std::string ipv4, ipv6;            // "172.18.0.2", "" when the network lacks the family
+  int ipv4_prefix = 0, ipv6_prefix = 0;
+  std::string gateway4, gateway6;
+  std::string mac;
+  std::vector<std::string> aliases;  // names it answers to on this network (DNS)
 };
 
 // One container as a host records it: observe's ObservedContainer plus what `ps`, `port`
@@ -52,7 +74,10 @@ struct ContainerInfo {
   int restart_count = 0;
   std::string status_text;       // Docker's "Up 2 minutes (healthy)", "Exited (0) 3 seconds ago"
   std::string error;             // why the last start failed
-  std::vector<compose::ServicePort> ports;  // as configured (published once networks exist)
+  std::vector<compose::ServicePort> ports;  // as configured
+  std::vector<PublishedPort> published;     // as bound on the host
+  std::string network_mode;                 // "bridge", "none", "host", "container:<id>"
+  std::vector<EndpointInfo> endpoints;      // in priority order (the first has the default route)
   std::vector<std::string> anonymous_volumes;  // the anonymous volumes it mounts
 };
 
@@ -86,9 +111,14 @@ class Host {
   virtual Status pause_container(const std::string& name) = 0;
   virtual Status unpause_container(const std::string& name) = 0;
 
-  // Project networks and volumes. Creating one that exists is a no-op.
-  virtual Status create_network(const std::string& name, const compose::Mapping& labels) = 0;
+  // Project networks and volumes. Creating one that exists is a no-op (a network whose bridge
+  // is gone, after a reboot, gets it back).
+  virtual Status create_network(const std::string& name, const compose::Network& config,
+                                const compose::Mapping& labels) = 0;
   virtual Status remove_network(const std::string& name) = 0;
+  // Puts back what the host's network setup lost behind its back: bridges gone after a reboot,
+  // the firewall table after someone flushed the ruleset. `up` calls it every time.
+  virtual Status reassert_networks() = 0;
   virtual Status create_volume(const std::string& name, const compose::Volume& volume,
                                const compose::Mapping& labels) = 0;
   virtual Status remove_volume(const std::string& name) = 0;

@@ -36,6 +36,8 @@ struct LocalHostOptions {
   std::string shim_binary;  // stack-shim; empty: $STACK_SHIM, else beside /proc/self/exe
   std::string init_binary;  // stack-init for `init: true`; empty: $STACK_INIT, else beside it
   std::string runtime_root = "/run/stack/runtime";
+  // Containers' network namespaces, bound to files named by container id.
+  std::string netns_dir = "/run/stack/netns";
 };
 
 class LocalHost final : public Host {
@@ -55,8 +57,10 @@ class LocalHost final : public Host {
   Status rename_container(const std::string& name, const std::string& to) override;
   Status pause_container(const std::string& name) override;
   Status unpause_container(const std::string& name) override;
-  Status create_network(const std::string& name, const compose::Mapping& labels) override;
+  Status create_network(const std::string& name, const compose::Network& config,
+                        const compose::Mapping& labels) override;
   Status remove_network(const std::string& name) override;
+  Status reassert_networks() override;
   Status create_volume(const std::string& name, const compose::Volume& volume,
                        const compose::Mapping& labels) override;
   Status remove_volume(const std::string& name) override;

@@ -57,6 +57,8 @@ class Netlink {
   // Sets IFF_UP.
   Status set_up(const std::string& ifname);
   Status set_mtu(const std::string& ifname, unsigned mtu);
+  // Sets the hardware address, "02:42:ac:11:00:02" (EINVAL for other text).
+  Status set_mac(const std::string& ifname, const std::string& mac);
   // Moves ifname into the namespace of netns_fd (the caller keeps the fd).
   Status set_netns(const std::string& ifname, int netns_fd);
   Status rename(const std::string& ifname, const std::string& new_name);

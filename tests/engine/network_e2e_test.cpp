@@ -1,0 +1,278 @@
+// Bridge networks end to end: real containers on real bridges, published ports reached from the
+// host through stack's nftables table, isolation between networks, internal networks, replicas
+// behind one published port, and teardown (engine_fixture.h).
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <catch2/catch.hpp>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <set>
+
+#include "engine/engine_fixture.h"
+
+using stack::test::EngineProject;
+
+namespace {
+
+std::string trim(std::string s) {
+  while (!s.empty() && (s.back() == '\n' || s.back() == ' ' || s.back() == '\r')) s.pop_back();
+  return s;
+}
+
+int free_port() {
+  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  ::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a);
+  socklen_t len = sizeof a;
+  ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
+  ::close(fd);
+  return ntohs(a.sin_port);
+}
+
+// One HTTP/1.0 GET from this (the host's) namespace; the body, or "" when nothing answers.
+std::string http_get(const std::string& ip, int port) {
+  int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  timeval tv{3, 0};
+  ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+  ::setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_port = htons(static_cast<uint16_t>(port));
+  ::inet_pton(AF_INET, ip.c_str(), &a.sin_addr);
+  std::string out;
+  if (::connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0) {
+    std::string req = "GET / HTTP/1.0\r\n\r\n";
+    (void)!::write(fd, req.data(), req.size());
+    char buf[4096];
+    ssize_t n;
+    while ((n = ::read(fd, buf, sizeof buf)) > 0) out.append(buf, static_cast<size_t>(n));
+  }
+  ::close(fd);
+  size_t body = out.find("\r\n\r\n");
+  return body == std::string::npos ? "" : out.substr(body + 4);
+}
+
+// The container's record (container.json) by name.
+nlohmann::json record(const EngineProject& p, const std::string& name) {
+  auto ps = p.ps();
+  auto it = ps.find(name);
+  if (it == ps.end()) return nullptr;
+  std::ifstream in(p.root() + "/containers/" + it->second["ID"].get<std::string>() +
+                   "/container.json");
+  return nlohmann::json::parse(in);
+}
+
+std::string ip_of(const EngineProject& p, const std::string& name, size_t endpoint = 0) {
+  auto r = record(p, name);
+  if (r.is_null() || r["endpoints"].size() <= endpoint) return "";
+  return r["endpoints"][endpoint]["ipv4"].get<std::string>();
+}
+
+std::string bridge_of(const EngineProject& p, const std::string& network) {
+  std::ifstream in(p.root() + "/networks/" + network + ".json");
+  if (!in) return "";
+  return nlohmann::json::parse(in)["bridge"].get<std::string>();
+}
+
+bool link_exists(const std::string& name) {
+  return std::filesystem::exists("/sys/class/net/" + name);
+}
+
+// The nft table of a state root (stack's naming: "stack_" + FNV-1a of the root path).
+std::string table_of(const EngineProject& p) {
+  uint64_t h = 1469598103934665603ull;
+  for (unsigned char c : p.root()) h = (h ^ c) * 1099511628211ull;
+  char buf[24];
+  std::snprintf(buf, sizeof buf, "stack_%08x", static_cast<unsigned>(h ^ (h >> 32)));
+  return buf;
+}
+
+bool table_exists(const std::string& table) {
+  return stack::test::run_program("/usr/sbin/nft", {"list", "table", "inet", table}).exit_code == 0;
+}
+
+// `wget` from inside a container (busybox), 3 s at most; the body or "".
+std::string wget_in(const EngineProject& p, const std::string& service, const std::string& url) {
+  auto r = p.stack({"exec", service, "timeout", "3", "wget", "-qO-", url});
+  return r.exit_code == 0 ? r.out : "";
+}
+
+const char* kWebCommand =
+    R"(["sh", "-c", "hostname > /www/index.html; exec httpd -f -p 80 -h /www"])";
+
+}  // namespace
+
+TEST_CASE("containers on a project network reach each other and a published port from the host",
+          "[e2e][network]") {
+  EngineProject p("netbasic");
+  const int port = free_port();
+  p.write_compose("services:\n"
+                  "  web:\n    image: busybox:e2e\n    command: " + std::string(kWebCommand) +
+                  "\n    ports: [\"" + std::to_string(port) + ":80\"]\n"
+                  "  client:\n    image: busybox:e2e\n    command: [\"sleep\", \"1000\"]\n");
+  auto up = p.stack({"up", "-d"});
+  REQUIRE(up.exit_code == 0);
+
+  const std::string web_ip = ip_of(p, "netbasic-web-1");
+  REQUIRE_FALSE(web_ip.empty());
+  const std::string bridge = bridge_of(p, "netbasic_default");
+  REQUIRE(link_exists(bridge));
+  auto host_name = trim(p.stack({"exec", "web", "hostname"}).out);
+  REQUIRE_FALSE(host_name.empty());
+  // The container's own name resolves to its address.
+  CHECK(trim(p.stack({"exec", "web", "hostname", "-i"}).out) == web_ip);
+
+  SECTION("container to container over the bridge") {
+    CHECK(trim(wget_in(p, "client", "http://" + web_ip + "/")) == host_name);
+  }
+  SECTION("the published port from the host: loopback and the host's own address") {
+    CHECK(trim(http_get("127.0.0.1", port)) == host_name);
+    auto gw = record(p, "netbasic-web-1")["endpoints"][0]["gateway4"].get<std::string>();
+    CHECK(trim(http_get(gw, port)) == host_name);
+  }
+  SECTION("the published port from a container and from itself (hairpin)") {
+    auto gw = record(p, "netbasic-web-1")["endpoints"][0]["gateway4"].get<std::string>();
+    const std::string url = "http://" + gw + ":" + std::to_string(port) + "/";
+    CHECK(trim(wget_in(p, "client", url)) == host_name);
+    CHECK(trim(wget_in(p, "web", url)) == host_name);
+  }
+  SECTION("ps and port show the binding") {
+    auto ps = p.stack({"ps"});
+    CHECK(ps.out.find("0.0.0.0:" + std::to_string(port) + "->80/tcp") != std::string::npos);
+    auto pr = p.stack({"port", "web", "80"});
+    CHECK(pr.exit_code == 0);
+    CHECK(trim(pr.out) == "0.0.0.0:" + std::to_string(port));
+    CHECK(p.stack({"port", "web", "81"}).exit_code != 0);
+  }
+  SECTION("down removes the bridge, the veths, the namespaces and the firewall table") {
+    auto rec = record(p, "netbasic-web-1");
+    const std::string veth = rec["endpoints"][0]["host_ifname"].get<std::string>();
+    const std::string netns = rec["netns"].get<std::string>();
+    REQUIRE(link_exists(veth));
+    REQUIRE(std::filesystem::exists(netns));
+    REQUIRE(table_exists(table_of(p)));
+    REQUIRE(p.stack({"down", "-t", "0"}).exit_code == 0);
+    CHECK_FALSE(link_exists(bridge));
+    CHECK_FALSE(link_exists(veth));
+    CHECK_FALSE(std::filesystem::exists(netns));
+    CHECK_FALSE(table_exists(table_of(p)));
+    CHECK(http_get("127.0.0.1", port).empty());
+  }
+}
+
+TEST_CASE("a published port spreads connections over replicas and survives a flushed table",
+          "[e2e][network]") {
+  EngineProject p("netlb");
+  const int port = free_port();
+  p.write_compose("services:\n"
+                  "  web:\n    image: busybox:e2e\n    command: " + std::string(kWebCommand) +
+                  "\n    ports: [\"" + std::to_string(port) + ":80\"]\n");
+  REQUIRE(p.stack({"up", "-d", "--scale", "web=3"}).exit_code == 0);
+  std::map<std::string, int> hits;
+  for (int i = 0; i < 9; ++i) ++hits[trim(http_get("127.0.0.1", port))];
+  CHECK(hits.size() == 3);
+  CHECK(hits.count("") == 0);
+
+  // Someone flushes stack's rules (`nft flush ruleset` would also take every other table of
+  // this machine, which a test must not); the next `up` puts them back.
+  REQUIRE(stack::test::run_program("/usr/sbin/nft", {"delete", "table", "inet", table_of(p)})
+              .exit_code == 0);
+  CHECK(http_get("127.0.0.1", port).empty());
+  REQUIRE(p.stack({"up", "-d", "--scale", "web=3"}).exit_code == 0);
+  CHECK_FALSE(trim(http_get("127.0.0.1", port)).empty());
+
+  // A stopped replica gets no new connections.
+  REQUIRE(p.stack({"stop", "-t", "0", "web"}).exit_code == 0);
+  CHECK(http_get("127.0.0.1", port).empty());
+}
+
+TEST_CASE("networks are isolated from each other and internal networks have no way out",
+          "[e2e][network]") {
+  EngineProject p("netiso");
+  p.write_compose("services:\n"
+                  "  front:\n    image: busybox:e2e\n    command: [\"sleep\", \"1000\"]\n"
+                  "    networks: [front]\n"
+                  "  back:\n    image: busybox:e2e\n    command: " + std::string(kWebCommand) +
+                  "\n    networks: [back]\n"
+                  "  both:\n    image: busybox:e2e\n    command: [\"sleep\", \"1000\"]\n"
+                  "    networks: [front, back]\n"
+                  "  inner:\n    image: busybox:e2e\n    command: " + std::string(kWebCommand) +
+                  "\n    networks: [inside]\n"
+                  "  peer:\n    image: busybox:e2e\n    command: [\"sleep\", \"1000\"]\n"
+                  "    networks: [inside]\n"
+                  "networks:\n  front: {}\n  back: {}\n  inside:\n    internal: true\n");
+  REQUIRE(p.stack({"up", "-d"}).exit_code == 0);
+  const std::string back_ip = ip_of(p, "netiso-back-1");
+  const std::string inner_ip = ip_of(p, "netiso-inner-1");
+  REQUIRE_FALSE(back_ip.empty());
+  REQUIRE_FALSE(inner_ip.empty());
+  // A container on both networks reaches back; one only on front does not.
+  CHECK_FALSE(wget_in(p, "both", "http://" + back_ip + "/").empty());
+  CHECK(wget_in(p, "front", "http://" + back_ip + "/").empty());
+  // Members of the internal network reach each other, nothing else reaches them, and they
+  // reach nothing outside (no route, and the bridge drops what leaves it).
+  CHECK_FALSE(wget_in(p, "peer", "http://" + inner_ip + "/").empty());
+  CHECK(wget_in(p, "both", "http://" + inner_ip + "/").empty());
+  auto front_gw = record(p, "netiso-front-1")["endpoints"][0]["gateway4"].get<std::string>();
+  CHECK(p.stack({"exec", "peer", "ping", "-c", "1", "-W", "1", front_gw}).exit_code != 0);
+  CHECK(p.stack({"exec", "both", "ping", "-c", "1", "-W", "1", front_gw}).exit_code == 0);
+}
+
+TEST_CASE("ipam config, static addresses and network_mode service: are honoured",
+          "[e2e][network]") {
+  EngineProject p("netipam");
+  p.write_compose("services:\n"
+                  "  web:\n    image: busybox:e2e\n    command: " + std::string(kWebCommand) +
+                  "\n    networks:\n      custom:\n        ipv4_address: 10.231.7.50\n"
+                  "  sidecar:\n    image: busybox:e2e\n    command: [\"sleep\", \"1000\"]\n"
+                  "    network_mode: \"service:web\"\n    depends_on: [web]\n"
+                  "networks:\n  custom:\n    ipam:\n      config:\n"
+                  "        - subnet: 10.231.7.0/24\n          gateway: 10.231.7.254\n");
+  auto up = p.stack({"up", "-d"});
+  REQUIRE(up.exit_code == 0);
+  CHECK(ip_of(p, "netipam-web-1") == "10.231.7.50");
+  auto rec = record(p, "netipam-web-1");
+  CHECK(rec["endpoints"][0]["gateway4"] == "10.231.7.254");
+  // The sidecar shares web's namespace: web's server answers on its loopback.
+  auto page = trim(wget_in(p, "sidecar", "http://127.0.0.1/"));
+  CHECK(page == trim(p.stack({"exec", "web", "hostname"}).out));
+
+  SECTION("an overlapping subnet is refused, naming the network and the subnet") {
+    EngineProject q("netoverlap");
+    q.write_compose("services:\n  s:\n    image: busybox:e2e\n    command: [\"true\"]\n"
+                    "    networks: [n]\n"
+                    "networks:\n  n:\n    ipam:\n      config:\n        - subnet: 10.231.0.0/16\n");
+    auto r = q.stack({"up", "-d"});
+    CHECK(r.exit_code != 0);
+    CHECK(r.err.find("netoverlap_n") != std::string::npos);
+    CHECK(r.err.find("10.231.0.0/16") != std::string::npos);
+    CHECK(r.err.find("10.231.7.0/24") != std::string::npos);
+    CHECK(q.ps().empty());
+  }
+}
+
+TEST_CASE("a host port held by another process fails up with a clear error", "[e2e][network]") {
+  EngineProject p("netbusy");
+  int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  REQUIRE(::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0);
+  REQUIRE(::listen(fd, 1) == 0);
+  socklen_t len = sizeof a;
+  ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
+  const std::string port = std::to_string(ntohs(a.sin_port));
+  p.write_compose("services:\n  web:\n    image: busybox:e2e\n    command: " +
+                  std::string(kWebCommand) + "\n    ports: [\"" + port + ":80\"]\n");
+  auto r = p.stack({"up", "-d"});
+  ::close(fd);
+  CHECK(r.exit_code != 0);
+  CHECK(r.err.find("netbusy-web-1") != std::string::npos);
+  CHECK(r.err.find("0.0.0.0:" + port) != std::string::npos);
+  CHECK(r.err.find("port is already allocated") != std::string::npos);
+  CHECK(p.ps().empty());
+}
