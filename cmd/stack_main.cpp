@@ -6,6 +6,7 @@
 #include "cli_attach.h"
 #include "exec_cli.h"
 #include "image_cli.h"
+#include "network_cli.h"
 #include "project_cli.h"
 #include "volume_cli.h"
 
@@ -290,6 +291,9 @@ int main(int argc, char** argv) {
   stack::cli::VolumeCli volume_o;
   stack::cli::add_volume_commands(app, volume_o);
 
+  stack::cli::NetworkCli network_o;
+  stack::cli::add_network_commands(app, network_o);
+
   bool version_short = false;
   CLI::App* version = app.add_subcommand("version", "Show the stack version");
   version->add_flag("--short", version_short, "Print the version number only");
@@ -344,6 +348,7 @@ int main(int argc, char** argv) {
   if (login->parsed()) return run_login(ig, login_o);
   if (logout->parsed()) return run_logout(logout_server);
   if (int rc = run_volume_cli(state_root(ig.root), volume_o); rc >= 0) return rc;
+  if (int rc = run_network_cli(state_root(ig.root), network_o); rc >= 0) return rc;
   if (version->parsed()) {
     std::printf(version_short ? "%s\n" : "stack version %s\n", STACK_VERSION);
     return 0;

@@ -42,6 +42,10 @@ class EngineProject {
     std::filesystem::remove_all(base_, ec);
   }
 
+  // Where the root's embedded DNS forwards unknown names (a test's fake resolver); by default a
+  // port where nothing answers.
+  std::string dns_upstreams = "127.0.0.1:9";
+
   const std::string& root() const { return root_; }
   const std::string& dir() const { return dir_; }
   const std::string& image() const { return image_; }
@@ -56,7 +60,10 @@ class EngineProject {
     std::vector<std::string> all = {"--root", root_};
     all.insert(all.end(), args.begin(), args.end());
     ProgramOptions o;
-    o.env = {"PATH=/usr/sbin:/usr/bin:/sbin:/bin", "HOME=/root"};
+    // The embedded DNS forwards unknown names to a port where nothing answers: this machine's
+    // real resolver is off limits to tests.
+    o.env = {"PATH=/usr/sbin:/usr/bin:/sbin:/bin", "HOME=/root",
+             "STACK_DNS_UPSTREAMS=" + dns_upstreams};
     o.cwd = dir_;
     o.timeout = timeout;
     return run_program(STACK_BIN, all, o);

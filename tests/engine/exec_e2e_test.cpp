@@ -268,6 +268,9 @@ TEST_CASE("run: a one-off container after its dependencies, with its output and 
   CHECK(p.ps().count("rn-web-1") == 1);
   recs = records(p);
   CHECK(recs.count(name) == 1);
+  std::string names;
+  for (const auto& [n, r] : recs) names += n + " ";
+  INFO("records: " << names);
   CHECK(recs.size() == 3);
   // Still running after up (ps hides it: read its shim's status.json).
   std::ifstream status_in(p.root() + "/containers/" + recs[name]["id"].get<std::string>() +

@@ -11,6 +11,9 @@
 #include <fstream>
 #include <map>
 #include <set>
+#include <atomic>
+#include <sstream>
+#include <thread>
 
 #include "engine/engine_fixture.h"
 
@@ -275,4 +278,125 @@ TEST_CASE("a host port held by another process fails up with a clear error", "[e
   CHECK(r.err.find("0.0.0.0:" + port) != std::string::npos);
   CHECK(r.err.find("port is already allocated") != std::string::npos);
   CHECK(p.ps().empty());
+}
+
+namespace {
+
+// A fake upstream resolver on 127.0.0.1: answers every A query with 192.0.2.99.
+class FakeResolver {
+ public:
+  FakeResolver() {
+    fd_ = ::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    ::bind(fd_, reinterpret_cast<sockaddr*>(&a), sizeof a);
+    socklen_t len = sizeof a;
+    ::getsockname(fd_, reinterpret_cast<sockaddr*>(&a), &len);
+    port_ = ntohs(a.sin_port);
+    thread_ = std::thread([this] { serve(); });
+  }
+  ~FakeResolver() {
+    ::shutdown(fd_, SHUT_RDWR);
+    ::close(fd_);
+    thread_.join();
+  }
+  int port() const { return port_; }
+  int queries() const { return queries_; }
+
+ private:
+  void serve() {
+    unsigned char buf[512];
+    for (;;) {
+      sockaddr_in from{};
+      socklen_t len = sizeof from;
+      ssize_t n = ::recvfrom(fd_, buf, sizeof buf, 0, reinterpret_cast<sockaddr*>(&from), &len);
+      if (n < 12) return;
+      ++queries_;
+      // Echo the question (assumed to be the only one and to end the query), answer one A.
+      std::string q(reinterpret_cast<char*>(buf), static_cast<size_t>(n));
+      size_t end = 12;
+      while (end < q.size() && q[end] != 0) end += static_cast<unsigned char>(q[end]) + 1;
+      q.resize(end + 5);
+      bool is_a = static_cast<unsigned char>(q[end + 2]) == 1;
+      q[2] = static_cast<char>(q[2] | 0x80);  // QR
+      q[3] = static_cast<char>(0x80);         // RA, NOERROR
+      q[6] = 0;
+      q[7] = is_a ? 1 : 0;
+      q[8] = q[9] = q[10] = q[11] = 0;
+      if (is_a) q += std::string("\xc0\x0c\x00\x01\x00\x01\x00\x00\x00\x3c\x00\x04\xc0\x00\x02\x63", 16);
+      ::sendto(fd_, q.data(), q.size(), 0, reinterpret_cast<sockaddr*>(&from), len);
+    }
+  }
+  int fd_ = -1;
+  int port_ = 0;
+  std::atomic<int> queries_{0};
+  std::thread thread_;
+};
+
+// The addresses busybox nslookup prints for `name` inside `service`'s container, sorted.
+std::set<std::string> lookup(const EngineProject& p, const std::string& service,
+                             const std::string& name) {
+  auto r = p.stack({"exec", service, "nslookup", "-type=a", name});
+  std::set<std::string> out;
+  std::istringstream in(r.out);
+  std::string line;
+  bool answers = false;
+  while (std::getline(in, line)) {
+    if (line.rfind("Non-authoritative answer", 0) == 0) answers = true;
+    if (answers && line.rfind("Address: ", 0) == 0) out.insert(trim(line.substr(9)));
+  }
+  return out;
+}
+
+}  // namespace
+
+TEST_CASE("the embedded DNS resolves services, replicas, names and links, and forwards the rest",
+          "[e2e][network][dns]") {
+  EngineProject p("netdns");
+  FakeResolver upstream;
+  p.dns_upstreams = "127.0.0.1:" + std::to_string(upstream.port());
+  p.write_compose("services:\n"
+                  "  web:\n    image: busybox:e2e\n    command: " + std::string(kWebCommand) +
+                  "\n    deploy: {replicas: 2}\n"
+                  "    networks:\n      default:\n        aliases: [www]\n"
+                  "  client:\n    image: busybox:e2e\n    command: [\"sleep\", \"1000\"]\n"
+                  "    links: [\"web:frontend\"]\n"
+                  "  checked:\n    image: busybox:e2e\n    command: [\"sleep\", \"1000\"]\n"
+                  "    deploy: {replicas: 2}\n"
+                  "    healthcheck:\n      test: [\"CMD\", \"test\", \"-f\", \"/tmp/ok\"]\n"
+                  "      interval: 200ms\n      retries: 1\n");
+  REQUIRE(p.stack({"up", "-d"}).exit_code == 0);
+  CHECK(trim(p.stack({"exec", "client", "cat", "/etc/resolv.conf"}).out)
+            .find("nameserver 127.0.0.11") != std::string::npos);
+  const std::set<std::string> both = {ip_of(p, "netdns-web-1"), ip_of(p, "netdns-web-2")};
+  CHECK(lookup(p, "client", "web") == both);
+  CHECK(lookup(p, "client", "www") == both);
+  CHECK(lookup(p, "client", "frontend") == both);
+  CHECK(lookup(p, "client", "netdns-web-2") == std::set<std::string>{ip_of(p, "netdns-web-2")});
+  CHECK(lookup(p, "client", "netdns-web-1.netdns_default") ==
+        std::set<std::string>{ip_of(p, "netdns-web-1")});
+  // By name over HTTP, through the resolver of busybox's wget.
+  CHECK_FALSE(wget_in(p, "client", "http://web/").empty());
+  // Everything else goes to the host's upstream resolvers.
+  CHECK(lookup(p, "client", "outside.example") == std::set<std::string>{"192.0.2.99"});
+  CHECK(upstream.queries() > 0);
+
+  SECTION("scale and stop show within a second") {
+    REQUIRE(p.stack({"scale", "web=3"}).exit_code == 0);
+    CHECK(EngineProject::eventually([&] { return lookup(p, "client", "web").size() == 3; },
+                                    std::chrono::seconds(1)));
+    REQUIRE(p.stack({"stop", "-t", "0", "web"}).exit_code == 0);
+    // No replica runs: the name is not ours any more and goes to the upstream.
+    CHECK(EngineProject::eventually(
+        [&] { return lookup(p, "client", "web") == std::set<std::string>{"192.0.2.99"}; },
+        std::chrono::seconds(1)));
+  }
+  SECTION("with a healthcheck, only healthy replicas are answered") {
+    REQUIRE(p.stack({"exec", "--index", "1", "checked", "touch", "/tmp/ok"}).exit_code == 0);
+    const std::string healthy = ip_of(p, "netdns-checked-1");
+    CHECK(EngineProject::eventually([&] {
+      return lookup(p, "client", "checked") == std::set<std::string>{healthy};
+    }));
+  }
 }

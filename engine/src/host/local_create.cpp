@@ -186,7 +186,9 @@ Status CreateJob::prepare_files(const compose::Service& svc, ContainerContext& c
       0644, Durability::kNoSync));
   std::string host_resolv = read_file("/etc/resolv.conf").value_or("");
   STACK_TRY_VOID(write_file_atomic(ctx.resolv_conf_file,
-                                   local::resolv_content(host_resolv, svc, host_net), 0644,
+                                   local::resolv_content(host_resolv, svc, host_net,
+                                                         !net.endpoints.empty()),
+                                   0644,
                                    Durability::kNoSync));
   STACK_TRY_VOID(
       write_file_atomic(ctx.hostname_file, hostname + "\n", 0644, Durability::kNoSync));
@@ -270,6 +272,8 @@ Status CreateJob::run(local::ContainerRecord& record) {
   record.netns = net.netns;
   record.endpoints = net.endpoints;
   record.published = net.published;
+  record.links = net.links;
+  record.external_links = net.external_links;
   return {};
 }
 

@@ -167,6 +167,8 @@ Status LocalHost::Impl::allocate_endpoints(const ContainerRequest& req, const st
   if (!mode.empty() && mode != "bridge" && mode != "default")
     return Error(EINVAL, "network_mode \"" + mode + "\": unknown mode");
   rec.network_mode = "bridge";
+  rec.links = svc.links;
+  rec.external_links = svc.external_links;
 
   // The service's networks by priority (highest first), then name: the first one carries the
   // default route.
@@ -216,6 +218,7 @@ Status LocalHost::Impl::allocate_endpoints(const ContainerRequest& req, const st
     if (!sn.mac_address.empty()) ep.info.mac = sn.mac_address;
     else if (i == 0 && !svc.mac_address.empty()) ep.info.mac = svc.mac_address;
     ep.info.aliases.push_back(svc.name);
+    if (!svc.hostname.empty()) ep.info.aliases.push_back(svc.hostname);
     for (const auto& a : sn.aliases)
       if (std::find(ep.info.aliases.begin(), ep.info.aliases.end(), a) == ep.info.aliases.end())
         ep.info.aliases.push_back(a);

@@ -76,21 +76,34 @@ std::string hosts_content(const std::string& hostname, const std::string& domain
 }
 
 std::string resolv_content(std::string_view host_resolv_conf, const compose::Service& service,
-                           bool host_network) {
+                           bool host_network, bool embedded_dns) {
   std::string out;
+  // The embedded resolver answers names of the container's networks and forwards the rest to
+  // the host's resolvers; dns: entries replace it (and with it name resolution of services).
+  if (embedded_dns && service.dns.empty()) out += "nameserver 127.0.0.11\n";
+  bool options_seen = false;
   for (std::string_view line : lines_of(host_resolv_conf)) {
     std::string_view word = first_word(line);
     if (word == "nameserver") {
-      if (!service.dns.empty()) continue;
+      if (!service.dns.empty() || embedded_dns) continue;
       if (!host_network && is_loopback_nameserver(line)) continue;
     } else if (word == "search" || word == "domain") {
       if (!service.dns_search.empty()) continue;
     } else if (word == "options") {
       if (!service.dns_opt.empty()) continue;
+      if (embedded_dns && service.dns.empty()) {
+        out.append(line);
+        if (line.find("ndots:") == std::string_view::npos) out += " ndots:0";
+        out += '\n';
+        options_seen = true;
+        continue;
+      }
     }
     out.append(line);
     out += '\n';
   }
+  if (embedded_dns && service.dns.empty() && !options_seen && service.dns_opt.empty())
+    out += "options ndots:0\n";
   for (const auto& ns : service.dns) out += "nameserver " + ns + "\n";
   if (!service.dns_search.empty()) {
     // "." alone means "no search domains" (Docker's convention).

@@ -53,6 +53,7 @@ Result<std::unique_ptr<LocalHost>> LocalHost::open(const LocalHostOptions& optio
   LocalHostOptions o = options;
   if (o.shim_binary.empty()) o.shim_binary = companion_binary("STACK_SHIM", "stack-shim");
   if (o.init_binary.empty()) o.init_binary = companion_binary("STACK_INIT", "stack-init");
+  if (o.netd_binary.empty()) o.netd_binary = companion_binary("STACK_NETD", "stack-netd");
   std::unique_ptr<LocalHost> host(new LocalHost(o, sys));
   host->impl_ = std::make_unique<Impl>(o, sys);
   for (const std::string& dir :
@@ -260,6 +261,9 @@ ContainerInfo LocalHost::Impl::info(const Loaded& l, const std::string& host) co
   i.published = l.record.published;
   i.network_mode = l.record.network_mode;
   for (const auto& e : l.record.endpoints) i.endpoints.push_back(e.info);
+  i.netns = l.record.netns;
+  i.links = l.record.links;
+  i.external_links = l.record.external_links;
   for (const auto& [target, volume] : l.record.anonymous) i.anonymous_volumes.push_back(volume);
   if (l.status) {
     i.started_at = l.status->started_at;

@@ -44,6 +44,7 @@ struct ContainerRecord {
   std::string netns;  // the namespace file of "bridge" and "none" containers
   std::vector<Endpoint> endpoints;           // priority order
   std::vector<PublishedPort> published;
+  std::vector<std::string> links, external_links;  // as in the service (DNS aliases)
 };
 
 std::string record_to_json(const ContainerRecord& record);
@@ -76,8 +77,10 @@ std::string hosts_content(const std::string& hostname, const std::string& domain
 // search and options lines. Without a network of its own, a container cannot reach the host's
 // loopback resolvers, so those are dropped (Docker's rule) and, when nothing is left, Google's
 // public resolvers are *not* added: the file stays without nameserver lines.
+// With embedded_dns (a container on bridge networks) the nameserver is stack's resolver at
+// 127.0.0.11 in the container's namespace, with ndots:0, as Docker writes it.
 std::string resolv_content(std::string_view host_resolv_conf, const compose::Service& service,
-                           bool host_network);
+                           bool host_network, bool embedded_dns = false);
 
 // shim.json for a service: restart (or deploy.restart_policy), stop signal (service, else
 // image, else SIGTERM), stop_grace_period, tty, stdin_open, json-file max-size/max-file, and the

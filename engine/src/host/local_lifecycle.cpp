@@ -14,6 +14,7 @@
 #include <thread>
 
 #include "local_impl.h"
+#include "stack/engine/netd.h"
 #include "stack/common/atomic_file.h"
 #include "stack/common/log.h"
 
@@ -142,6 +143,9 @@ Status LocalHost::start_container(const std::string& name) {
   }
   ::unlink((dir + "/" + local::kPausedFile).c_str());
   STACK_TRY_VOID(impl_->attach_endpoints(l.record));
+  // The embedded DNS listens in the namespace before the container's first query.
+  if (l.record.network_mode == "bridge" && !l.record.endpoints.empty())
+    STACK_TRY_VOID(netd_sync(options_, options_.netd_binary, true).wrap("container " + name));
   Status st = spawn_shim(options_.shim_binary, dir);
   if (st.ok() && !l.record.published.empty())
     st = impl_->sync_firewall().wrap("publishing ports");
@@ -184,7 +188,10 @@ Status LocalHost::stop_container(const std::string& name, const StopOptions& opt
   int64_t timeout = options.timeout_ms.value_or(l.record.stop_grace_ms);
   std::string req = "{\"op\":\"stop\",\"timeout_ms\":" + std::to_string(timeout) + "}";
   auto reply = shim_request(l.dir, req, static_cast<int>(timeout) + 30000);
-  if (!reply.ok() && shim_alive(l.dir))
+  // A shim whose container just exited removes its socket before it finishes cleaning up:
+  // no socket (ENOENT, ECONNREFUSED) means it is on its way out, and the wait below covers it.
+  if (!reply.ok() && reply.error().code != ENOENT && reply.error().code != ECONNREFUSED &&
+      shim_alive(l.dir))
     return std::move(reply).error().wrap("stopping container " + name);
   if (!wait_shim_gone(l.dir, 10000))
     return Error(ETIMEDOUT, "stopping container " + name + ": stack-shim did not exit");

@@ -259,6 +259,64 @@ Status LocalHost::reassert_networks() {
   return Error(EIO, all);
 }
 
+Status LocalHost::sync_firewall() { return impl_->sync_firewall(); }
+
+Result<std::vector<NetworkInfo>> LocalHost::networks() {
+  std::vector<NetworkInfo> out;
+  std::map<std::string, size_t> index;
+  for (const auto& r : impl_->load_networks()) {
+    NetworkInfo n;
+    n.name = r.name;
+    n.id = r.id;
+    n.created = r.created;
+    n.driver = r.driver;
+    n.bridge = r.bridge;
+    n.labels = r.labels;
+    n.options = r.options;
+    n.internal = r.internal;
+    n.attachable = r.attachable;
+    n.enable_ipv6 = r.enable_ipv6;
+    n.ipam_driver = r.ipam_driver;
+    if (auto state = impl_->ipam.get(r.name); state.ok()) {
+      for (const auto& s : state->subnets) {
+        NetworkInfo::Subnet sub;
+        sub.subnet = s.subnet.to_string();
+        sub.gateway = s.gateway.to_string();
+        if (s.ip_range) sub.ip_range = s.ip_range->to_string();
+        for (const auto& [k, v] : s.aux_addresses) sub.aux_addresses[k] = v.to_string();
+        n.subnets.push_back(std::move(sub));
+      }
+    }
+    index[n.name] = out.size();
+    out.push_back(std::move(n));
+  }
+  for (const auto& l : impl_->load_all("")) {
+    for (const auto& e : l.record.endpoints) {
+      auto it = index.find(e.info.network);
+      if (it == index.end()) continue;
+      NetworkInfo::Attached a{l.record.name, l.record.id, "", "", e.info.mac};
+      if (!e.info.ipv4.empty()) a.ipv4 = e.info.ipv4 + "/" + std::to_string(e.info.ipv4_prefix);
+      if (!e.info.ipv6.empty()) a.ipv6 = e.info.ipv6 + "/" + std::to_string(e.info.ipv6_prefix);
+      out[it->second].containers.push_back(std::move(a));
+    }
+  }
+  return out;
+}
+
+Result<NetworkInfo> LocalHost::inspect_network(const std::string& name) {
+  STACK_TRY(auto all, networks());
+  const NetworkInfo* found = nullptr;
+  for (const auto& n : all)
+    if (n.name == name) return n;
+  for (const auto& n : all) {
+    if (name.size() < 1 || n.id.rfind(name, 0) != 0) continue;
+    if (found) return Error(EINVAL, "network " + name + " is ambiguous (several ids match)");
+    found = &n;
+  }
+  if (!found) return Error(ENOENT, "network " + name + " not found");
+  return *found;
+}
+
 Status LocalHost::Impl::sync_firewall() {
   STACK_TRY(auto lock, lock_networks());
   return sync_firewall_locked();

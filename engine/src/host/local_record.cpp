@@ -34,7 +34,9 @@ std::string record_to_json(const ContainerRecord& r) {
                       {"anonymous", r.anonymous},
                       {"stop_grace_ms", r.stop_grace_ms},
                       {"network_mode", r.network_mode},
-                      {"netns", r.netns}};
+                      {"netns", r.netns},
+                      {"links", r.links},
+                      {"external_links", r.external_links}};
   nlohmann::json endpoints = nlohmann::json::array();
   for (const auto& e : r.endpoints)
     endpoints.push_back({{"network", e.info.network},
@@ -85,6 +87,8 @@ Result<ContainerRecord> parse_record(std::string_view text, const std::string& w
     }
     r.network_mode = j.value("network_mode", "bridge");
     r.netns = j.value("netns", "");
+    r.links = j.value("links", std::vector<std::string>{});
+    r.external_links = j.value("external_links", std::vector<std::string>{});
     for (const auto& e : j.value("endpoints", nlohmann::json::array())) {
       Endpoint ep;
       ep.info.network = e.at("network").get<std::string>();

@@ -78,6 +78,9 @@ struct ContainerInfo {
   std::vector<PublishedPort> published;     // as bound on the host
   std::string network_mode;                 // "bridge", "none", "host", "container:<id>"
   std::vector<EndpointInfo> endpoints;      // in priority order (the first has the default route)
+  std::string netns;                        // its network namespace file ("" = the host's)
+  // Compose links: "service" or "service:alias", and external_links: "container[:alias]".
+  std::vector<std::string> links, external_links;
   std::vector<std::string> anonymous_volumes;  // the anonymous volumes it mounts
 };
 

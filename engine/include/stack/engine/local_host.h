@@ -35,9 +35,31 @@ struct LocalHostOptions {
   std::string root = "/var/lib/stack";
   std::string shim_binary;  // stack-shim; empty: $STACK_SHIM, else beside /proc/self/exe
   std::string init_binary;  // stack-init for `init: true`; empty: $STACK_INIT, else beside it
+  std::string netd_binary;  // stack-netd (embedded DNS); empty: $STACK_NETD, else beside it
   std::string runtime_root = "/run/stack/runtime";
   // Containers' network namespaces, bound to files named by container id.
   std::string netns_dir = "/run/stack/netns";
+};
+
+// A network as `stack network ls/inspect` shows it.
+struct NetworkInfo {
+  std::string name, id, created;
+  std::string driver = "bridge";
+  std::string bridge;  // the bridge interface
+  std::string scope = "local";
+  compose::Mapping labels, options;
+  bool internal = false, attachable = false, enable_ipv6 = false;
+  std::string ipam_driver = "default";
+  struct Subnet {
+    std::string subnet, gateway, ip_range;
+    compose::Mapping aux_addresses;
+  };
+  std::vector<Subnet> subnets;
+  struct Attached {
+    std::string name, id;  // the container
+    std::string ipv4, ipv6, mac;  // "172.18.0.2/16", "fd00::2/64" (with prefix, as Docker shows)
+  };
+  std::vector<Attached> containers;  // sorted by name
 };
 
 class LocalHost final : public Host {
@@ -66,6 +88,11 @@ class LocalHost final : public Host {
   Status remove_volume(const std::string& name) override;
 
   // ---- local extras for the CLI ----
+  // Every network (sorted by name) / one by name or id prefix (ENOENT "network x not found").
+  Result<std::vector<NetworkInfo>> networks();
+  Result<NetworkInfo> inspect_network(const std::string& name);
+  // Rebuilds the firewall table from the records (netd calls it when replicas change state).
+  Status sync_firewall();
   const std::string& root() const { return options_.root; }
   // The container directory of `name` (ENOENT "no such container: name").
   Result<std::string> container_dir(const std::string& name);
