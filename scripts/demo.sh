@@ -5,14 +5,16 @@
 # trip through a local registry (`image import` → `push` → `pull` into a fresh store), and then
 # the engine end to end on examples/migrate-chain, with images built offline: `stack up -d`
 # (db becomes healthy, the one-shot migrate runs, then app starts), `ps`, `logs`, `scale`,
-# `down -v`, in a private state root so that nothing is left behind.
+# `down -v`, and examples/web-backend on a bridge network (web asks the backend by service name,
+# web's published port answers curl on 127.0.0.1), in a private state root so that nothing is
+# left behind.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 build=${STACK_BUILD_DIR:-$root/build}
 "$root/scripts/setup.sh"
-"$root/scripts/build.sh" stack stack-runtime stack-shim stack-init
+"$root/scripts/build.sh" stack stack-runtime stack-shim stack-init stack-netd
 cmake --install "$build" >/dev/null
-echo "installed: $(command -v stack) $(command -v stack-runtime) $(command -v stack-shim) $(command -v stack-init)"
+echo "installed: $(command -v stack) $(command -v stack-runtime) $(command -v stack-shim) $(command -v stack-init) $(command -v stack-netd)"
 cd "$root/examples/webapp"
 echo "\$ stack config   (in examples/webapp)"
 stack config
@@ -23,6 +25,7 @@ cleanup() {
   [ -z "$registry_pid" ] || kill "$registry_pid" 2>/dev/null || true
   if [ -d "$bundle/engine" ]; then
     (cd "$root/examples/migrate-chain" && stack --root "$bundle/engine" down -v -t 0 >/dev/null 2>&1) || true
+    (cd "$root/examples/web-backend" && stack --root "$bundle/engine" down -v -t 0 >/dev/null 2>&1) || true
   fi
   rm -rf "$bundle"
 }
@@ -89,3 +92,18 @@ stack scale app=3
 stack ps
 echo "\$ stack down -v"
 stack down -v -t 1
+
+# --- networks: examples/web-backend ----------------------------------------------------------------
+# web asks backend by its service name (the embedded DNS); web's port is published on the host by
+# an nftables rule. A free port is picked so the demo never collides with a local server.
+web_port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+cd "$root/examples/web-backend"
+echo
+echo "\$ WEB_PORT=$web_port stack up -d   (in examples/web-backend: backend → healthy → web)"
+WEB_PORT=$web_port stack up -d
+echo "\$ stack ps"
+WEB_PORT=$web_port stack ps
+echo "\$ curl http://127.0.0.1:$web_port/cgi-bin/api   (web asks http://backend:8081 by name)"
+curl -sS --retry 5 --retry-connrefused --retry-delay 1 "http://127.0.0.1:$web_port/cgi-bin/api"
+echo "\$ stack down"
+WEB_PORT=$web_port stack down -t 1

@@ -370,7 +370,15 @@ TEST_CASE("the embedded DNS resolves services, replicas, names and links, and fo
   CHECK(trim(p.stack({"exec", "client", "cat", "/etc/resolv.conf"}).out)
             .find("nameserver 127.0.0.11") != std::string::npos);
   const std::set<std::string> both = {ip_of(p, "netdns-web-1"), ip_of(p, "netdns-web-2")};
-  CHECK(lookup(p, "client", "web") == both);
+  auto first = lookup(p, "client", "web");
+  if (first != both) {
+    // Diagnostics: what the root's stack-netd said, and whether it runs.
+    std::ifstream log(p.root() + "/netd.log");
+    std::string text((std::istreambuf_iterator<char>(log)), std::istreambuf_iterator<char>());
+    auto ps = stack::test::run_program("/usr/bin/pgrep", {"-af", "stack-netd"});
+    WARN("netd.log:\n" << text << "\nrunning netds:\n" << ps.out);
+  }
+  CHECK(first == both);
   CHECK(lookup(p, "client", "www") == both);
   CHECK(lookup(p, "client", "frontend") == both);
   CHECK(lookup(p, "client", "netdns-web-2") == std::set<std::string>{ip_of(p, "netdns-web-2")});

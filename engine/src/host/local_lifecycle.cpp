@@ -145,7 +145,8 @@ Status LocalHost::start_container(const std::string& name) {
   STACK_TRY_VOID(impl_->attach_endpoints(l.record));
   // The embedded DNS listens in the namespace before the container's first query.
   if (l.record.network_mode == "bridge" && !l.record.endpoints.empty())
-    STACK_TRY_VOID(netd_sync(options_, options_.netd_binary, true).wrap("container " + name));
+    STACK_TRY_VOID(
+        netd_sync(options_, options_.netd_binary, true, id).wrap("container " + name));
   Status st = spawn_shim(options_.shim_binary, dir);
   if (st.ok() && !l.record.published.empty())
     st = impl_->sync_firewall().wrap("publishing ports");
@@ -188,10 +189,12 @@ Status LocalHost::stop_container(const std::string& name, const StopOptions& opt
   int64_t timeout = options.timeout_ms.value_or(l.record.stop_grace_ms);
   std::string req = "{\"op\":\"stop\",\"timeout_ms\":" + std::to_string(timeout) + "}";
   auto reply = shim_request(l.dir, req, static_cast<int>(timeout) + 30000);
-  // A shim whose container just exited removes its socket before it finishes cleaning up:
-  // no socket (ENOENT, ECONNREFUSED) means it is on its way out, and the wait below covers it.
-  if (!reply.ok() && reply.error().code != ENOENT && reply.error().code != ECONNREFUSED &&
-      shim_alive(l.dir))
+  // A shim whose container just exited closes and removes its socket before it finishes
+  // cleaning up: no socket (ENOENT, ECONNREFUSED) or a connection it drops (ECONNRESET, EPIPE)
+  // means it is on its way out, and the wait below covers it.
+  const int code = reply.ok() ? 0 : reply.error().code;
+  if (!reply.ok() && code != ENOENT && code != ECONNREFUSED && code != ECONNRESET &&
+      code != EPIPE && shim_alive(l.dir))
     return std::move(reply).error().wrap("stopping container " + name);
   if (!wait_shim_gone(l.dir, 10000))
     return Error(ETIMEDOUT, "stopping container " + name + ": stack-shim did not exit");

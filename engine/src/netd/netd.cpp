@@ -185,9 +185,11 @@ class Netd {
       if (it != listeners_.end()) server_.remove_listener(it->second.id);
       auto sockets = dns_sockets(c.netns);
       if (!sockets.ok()) {
+        errors_[c.observed.id] = sockets.error().to_string();
         log::warn("netd: container " + c.observed.name + ": " + sockets.error().to_string());
         continue;
       }
+      errors_.erase(c.observed.id);
       uint64_t id = server_.add_listener(std::move(sockets->first), std::move(sockets->second),
                                          view);
       listeners_[c.observed.id] = Listener{id, view};
@@ -210,6 +212,13 @@ class Netd {
     return needed;
   }
 
+  // "ok" when container `id` (or, with "", every container) has its DNS listener, else why not.
+  std::string outcome(const std::string& id) const {
+    if (id.empty() || listeners_.count(id)) return "ok";
+    auto it = errors_.find(id);
+    return it != errors_.end() ? it->second : "no DNS listener for container " + id;
+  }
+
  private:
   void watch(const std::string& dir) {
     if (watched_.count(dir)) return;
@@ -227,6 +236,7 @@ class Netd {
   int inotify_;
   std::map<std::string, Listener> listeners_;
   std::set<std::string> watched_;
+  std::map<std::string, std::string> errors_;  // container id → why its listener is missing
   std::string firewall_key_ = "-";
 };
 
@@ -291,7 +301,9 @@ int run_netd(const LocalHostOptions& options, int ready_fd) {
   size_t needed = netd.sync();
   report_ready(ready_fd, "0");
 
-  std::vector<int> waiters;  // clients waiting for the next sync's "ok"
+  // Clients waiting for the next sync: "sync <container id>" is answered "ok" once that
+  // container's DNS listener exists, else with the reason.
+  std::vector<std::pair<int, std::string>> waiters;
   bool dirty = false;
   while (needed > 0) {
     pollfd fds[2] = {{listener.get(), POLLIN, 0}, {inotify.get(), POLLIN, 0}};
@@ -306,11 +318,12 @@ int run_netd(const LocalHostOptions& options, int ready_fd) {
         if (c < 0) break;
         timeval tv{1, 0};
         ::setsockopt(c, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
-        char buf[64];
+        char buf[128];
         ssize_t got = ::recv(c, buf, sizeof buf, 0);
-        if (got == 4 && std::string_view(buf, 4) == "sync") {
-          waiters.push_back(c);
-        } else if (got == 4 && std::string_view(buf, 4) == "kick") {
+        std::string_view req(buf, got > 0 ? static_cast<size_t>(got) : 0);
+        if (req.rfind("sync", 0) == 0) {
+          waiters.emplace_back(c, std::string(req.size() > 5 ? req.substr(5) : ""));
+        } else if (req == "kick") {
           ::close(c);  // no answer wanted
         } else {
           ::close(c);
@@ -329,8 +342,9 @@ int run_netd(const LocalHostOptions& options, int ready_fd) {
     if (n == 0 || !waiters.empty()) {
       needed = netd.sync();
       dirty = false;
-      for (int c : waiters) {
-        (void)!::send(c, "ok", 2, MSG_NOSIGNAL);
+      for (const auto& [c, id] : waiters) {
+        std::string reply = netd.outcome(id);
+        (void)!::send(c, reply.data(), reply.size(), MSG_NOSIGNAL);
         ::close(c);
       }
       waiters.clear();

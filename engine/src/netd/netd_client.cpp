@@ -96,7 +96,8 @@ Result<UniqueFd> connect_netd(const std::string& path) {
 
 }  // namespace
 
-Status netd_sync(const LocalHostOptions& options, const std::string& binary, bool wait) {
+Status netd_sync(const LocalHostOptions& options, const std::string& binary, bool wait,
+                 const std::string& container_id) {
   const std::string path = options.root + "/" + kNetdSocket;
   Error last(EIO, "stack-netd did not answer");
   // A helper may be exiting just as we connect (its last container went away): then a new one
@@ -112,17 +113,20 @@ Status netd_sync(const LocalHostOptions& options, const std::string& binary, boo
         continue;
       }
     }
-    const char* request = wait ? "sync" : "kick";
-    if (::send(fd->get(), request, 4, MSG_NOSIGNAL) != 4) {
+    const std::string request = wait ? "sync " + container_id : "kick";
+    if (::send(fd->get(), request.data(), request.size(), MSG_NOSIGNAL) !=
+        static_cast<ssize_t>(request.size())) {
       last = errno_error("writing to " + path);
       continue;
     }
     if (!wait) return {};
     timeval tv{10, 0};
     ::setsockopt(fd->get(), SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
-    char reply[8];
+    char reply[1024];
     ssize_t n = ::recv(fd->get(), reply, sizeof reply, 0);
     if (n == 2 && std::memcmp(reply, "ok", 2) == 0) return {};
+    if (n > 0) return Error(EIO, std::string(reply, static_cast<size_t>(n)))
+                   .wrap("embedded DNS (stack-netd)");
     last = n < 0 ? errno_error("reading from " + path) : Error(EIO, "stack-netd went away");
     std::this_thread::sleep_for(std::chrono::milliseconds(20));
   }

@@ -12,7 +12,10 @@
 //       paused                      present while the container is paused
 //   <root>/containers/.names/<name> symlink → <id>: claims a name across processes
 //   <root>/containers/.lock         flock held while names are claimed, renamed or released
-//   <root>/networks/<name>.json     project networks (labels); bridges come with the networks work
+//   <root>/networks/<name>.json     bridge networks (docs/network.md); networks/ipam/ their
+//                                   subnets and addresses; networks/.lock serializes them
+//   <root>/netd.sock netd.lock      the root's stack-netd (embedded DNS, netd.h)
+//   /run/stack/netns/<id>           each container's network namespace, bound to a file
 //   <root>/volumes/                 the local volume driver
 //   <root>/projects/<project>.lock  flock held by up/down/scale of one project
 //   <root>/images/                  the image store

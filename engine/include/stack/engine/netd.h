@@ -10,7 +10,8 @@
 //     so that a replica that dies or turns unhealthy stops getting names and connections.
 //
 // Files under the root: netd.lock (flock held for the helper's life: at most one per root),
-// netd.sock (AF_UNIX SOCK_SEQPACKET: "sync" → "ok" once the records are applied), netd.log.
+// netd.sock (AF_UNIX SOCK_SEQPACKET: "sync [ID]" → "ok" once the records are applied and ID's
+// DNS listener exists, else the reason; "kick" → no answer), netd.log.
 #pragma once
 
 #include <string>
@@ -44,8 +45,9 @@ DnsState dns_state(const std::vector<ContainerInfo>& containers);
 int run_netd(const LocalHostOptions& options, int ready_fd);
 
 // Asks the root's helper to apply the records now, starting it when none runs (`netd_binary`:
-// stack-netd). With wait, returns once it has (DNS listeners exist for every container
-// namespace); without, returns after sending.
-Status netd_sync(const LocalHostOptions& options, const std::string& netd_binary, bool wait);
+// stack-netd). With wait, returns once it has, and fails with the helper's reason when
+// `container_id`'s DNS listener could not be made; without, returns after sending.
+Status netd_sync(const LocalHostOptions& options, const std::string& netd_binary, bool wait,
+                 const std::string& container_id = "");
 
 }  // namespace stack::engine
