@@ -1,5 +1,7 @@
 #include "volume_cli.h"
 
+#include "cli_text.h"
+
 #include <CLI/CLI.hpp>
 #include <algorithm>
 #include <cstdio>
@@ -17,31 +19,6 @@ namespace vol = stack::volumes;
 
 namespace {
 
-// fvbommel/sortorder.NaturalLess, the order of `docker volume ls`: digit runs compare as numbers
-// (fewer leading zeros first on a tie), digits sort before other bytes.
-bool natural_less(const std::string& a, const std::string& b) {
-  auto digit = [](char c) { return c >= '0' && c <= '9'; };
-  size_t i = 0, j = 0;
-  while (i < a.size() && j < b.size()) {
-    bool da = digit(a[i]), db = digit(b[j]);
-    if (da != db) return da;
-    if (!da) {
-      if (a[i] != b[j]) return static_cast<unsigned char>(a[i]) < static_cast<unsigned char>(b[j]);
-      ++i, ++j;
-      continue;
-    }
-    while (i < a.size() && a[i] == '0') ++i;
-    while (j < b.size() && b[j] == '0') ++j;
-    size_t si = i, sj = j;
-    while (i < a.size() && digit(a[i])) ++i;
-    while (j < b.size() && digit(b[j])) ++j;
-    if (i - si != j - sj) return i - si < j - sj;
-    if (int c = a.compare(si, i - si, b, sj, j - sj); c != 0) return c < 0;
-    if (si != sj) return si < sj;
-  }
-  return a.size() - i < b.size() - j;
-}
-
 // go-units HumanSize: decimal units, four significant digits ("0B", "1.234kB", "5MB").
 std::string human_size(std::uint64_t bytes) {
   static const char* kUnits[] = {"B", "kB", "MB", "GB", "TB", "PB", "EB", "ZB", "YB"};
@@ -56,12 +33,6 @@ std::string human_size(std::uint64_t bytes) {
   return buf;
 }
 
-// "k=v" → {k, v}; "k" → {k, ""} (Docker's map options and labels).
-std::pair<std::string, std::string> split_kv(const std::string& s) {
-  auto eq = s.find('=');
-  if (eq == std::string::npos) return {s, ""};
-  return {s.substr(0, eq), s.substr(eq + 1)};
-}
 
 // `--filter` as Docker's volume list takes it: values of one key OR, keys AND; labels AND.
 struct Filters {

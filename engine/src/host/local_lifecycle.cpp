@@ -14,6 +14,7 @@
 #include <thread>
 
 #include "local_impl.h"
+#include "spawn_ready.h"
 #include "stack/engine/netd.h"
 #include "stack/common/atomic_file.h"
 #include "stack/common/log.h"
@@ -45,60 +46,8 @@ bool wait_shim_gone(const std::string& dir, int timeout_ms) {
 // Runs `stack-shim --dir D --ready-fd 3` and waits for its report: "0" once the container
 // runs, else the error text. The shim detaches itself (setsid, double fork).
 Status spawn_shim(const std::string& shim, const std::string& dir) {
-  int fds[2];
-  if (::pipe2(fds, O_CLOEXEC) != 0) return errno_error("pipe");
-  UniqueFd rd(fds[0]), wr(fds[1]);
-  posix_spawn_file_actions_t fa;
-  ::posix_spawn_file_actions_init(&fa);
-  ::posix_spawn_file_actions_adddup2(&fa, wr.get(), 3);  // dup2 clears FD_CLOEXEC
-  ::posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
-  const std::string log = dir + "/" + kShimOwnLogFile;
-  ::posix_spawn_file_actions_addopen(&fa, 1, log.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0640);
-  ::posix_spawn_file_actions_adddup2(&fa, 1, 2);
-  posix_spawnattr_t attr;
-  ::posix_spawnattr_init(&attr);
-  sigset_t none, all;
-  sigemptyset(&none);
-  sigfillset(&all);
-  ::posix_spawnattr_setsigmask(&attr, &none);
-  ::posix_spawnattr_setsigdefault(&attr, &all);
-  // A process group of its own until it detaches (setsid): a Ctrl-C to the CLI's foreground
-  // group must not kill a shim that is still starting its container.
-  ::posix_spawnattr_setpgroup(&attr, 0);
-  ::posix_spawnattr_setflags(&attr,
-                             POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETPGROUP);
-  std::string fd_arg = "3";
-  const char* argv[] = {shim.c_str(), "--dir", dir.c_str(), "--ready-fd", fd_arg.c_str(), nullptr};
-  pid_t pid = 0;
-  int rc = ::posix_spawn(&pid, shim.c_str(), &fa, &attr, const_cast<char**>(argv), environ);
-  ::posix_spawn_file_actions_destroy(&fa);
-  ::posix_spawnattr_destroy(&attr);
-  wr.reset();
-  if (rc != 0) return errno_error("starting " + shim, rc);
-  std::string report;
-  char buf[4096];
-  auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(kReadyTimeoutMs);
-  for (;;) {
-    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
-        deadline - std::chrono::steady_clock::now());
-    struct pollfd p = {rd.get(), POLLIN, 0};
-    int n = ::poll(&p, 1, static_cast<int>(std::max<int64_t>(0, left.count())));
-    if (n == 0) {
-      report = "stack-shim did not report within " + std::to_string(kReadyTimeoutMs / 1000) + " s";
-      break;
-    }
-    if (n < 0 && errno == EINTR) continue;
-    ssize_t got = ::read(rd.get(), buf, sizeof buf);
-    if (got < 0 && errno == EINTR) continue;
-    if (got <= 0) break;
-    report.append(buf, static_cast<size_t>(got));
-  }
-  int status = 0;
-  while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
-  }
-  if (report == "0") return {};
-  if (report.empty()) report = "stack-shim exited without reporting (see " + log + ")";
-  return Error(EIO, report);
+  return spawn_and_await_ready({shim, "--dir", dir, "--ready-fd", "3"},
+                               dir + "/" + kShimOwnLogFile, false, kReadyTimeoutMs);
 }
 
 }  // namespace

@@ -1,20 +1,15 @@
 // netd_sync: the engine's side of stack-netd (netd.h): connect, or start the helper and connect.
-#include <fcntl.h>
-#include <poll.h>
-#include <spawn.h>
 #include <sys/socket.h>
 #include <sys/un.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <chrono>
 #include <cstring>
 #include <thread>
 
+#include "host/spawn_ready.h"
 #include "stack/common/unique_fd.h"
 #include "stack/engine/netd.h"
-
-extern char** environ;
 
 namespace stack::engine {
 
@@ -25,61 +20,9 @@ constexpr int kReadyTimeoutMs = 10000;
 // Starts stack-netd for the root. It forks into the background itself (so that it is nobody's
 // child) and reports on fd 3 once it serves, or why it cannot.
 Status spawn_netd(const LocalHostOptions& options, const std::string& binary) {
-  int fds[2];
-  if (::pipe2(fds, O_CLOEXEC) != 0) return errno_error("pipe");
-  UniqueFd rd(fds[0]), wr(fds[1]);
-  posix_spawn_file_actions_t fa;
-  ::posix_spawn_file_actions_init(&fa);
-  ::posix_spawn_file_actions_adddup2(&fa, wr.get(), 3);
-  ::posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
-  const std::string log = options.root + "/" + kNetdLog;
-  ::posix_spawn_file_actions_addopen(&fa, 1, log.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0640);
-  ::posix_spawn_file_actions_adddup2(&fa, 1, 2);
-  posix_spawnattr_t attr;
-  ::posix_spawnattr_init(&attr);
-  sigset_t none, all;
-  sigemptyset(&none);
-  sigfillset(&all);
-  ::posix_spawnattr_setsigmask(&attr, &none);
-  ::posix_spawnattr_setsigdefault(&attr, &all);
-  ::posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF |
-                                        POSIX_SPAWN_SETSID);
-  const char* argv[] = {binary.c_str(),
-                        "--root", options.root.c_str(),
-                        "--netns-dir", options.netns_dir.c_str(),
-                        "--runtime-root", options.runtime_root.c_str(),
-                        "--ready-fd", "3",
-                        nullptr};
-  pid_t pid = 0;
-  int rc = ::posix_spawn(&pid, binary.c_str(), &fa, &attr, const_cast<char**>(argv), environ);
-  ::posix_spawn_file_actions_destroy(&fa);
-  ::posix_spawnattr_destroy(&attr);
-  wr.reset();
-  if (rc != 0) return errno_error("starting " + binary, rc);
-  std::string report;
-  char buf[1024];
-  auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(kReadyTimeoutMs);
-  for (;;) {
-    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
-        deadline - std::chrono::steady_clock::now());
-    pollfd p = {rd.get(), POLLIN, 0};
-    int n = ::poll(&p, 1, static_cast<int>(std::max<int64_t>(0, left.count())));
-    if (n == 0) {
-      report = "stack-netd did not report within " + std::to_string(kReadyTimeoutMs / 1000) + " s";
-      break;
-    }
-    if (n < 0 && errno == EINTR) continue;
-    ssize_t got = ::read(rd.get(), buf, sizeof buf);
-    if (got < 0 && errno == EINTR) continue;
-    if (got <= 0) break;
-    report.append(buf, static_cast<size_t>(got));
-  }
-  int status = 0;
-  while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
-  }
-  if (report == "0") return {};
-  if (report.empty()) report = "stack-netd exited without reporting (see " + log + ")";
-  return Error(EIO, report);
+  return spawn_and_await_ready({binary, "--root", options.root, "--netns-dir", options.netns_dir,
+                                "--runtime-root", options.runtime_root, "--ready-fd", "3"},
+                               options.root + "/" + kNetdLog, true, kReadyTimeoutMs);
 }
 
 Result<UniqueFd> connect_netd(const std::string& path) {
