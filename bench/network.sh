@@ -8,8 +8,9 @@
 #     host → container address                        (direct, no mapping)
 #     host → 127.0.0.1:published port                 (stack: DNAT, route_localnet, masquerade)
 #     host → 127.0.0.1:socat port → container         (userland proxy)
-#   connection rate (ab, no keep-alive: every request a new connection, 20000 requests, 16 at a
-#     time) against busybox httpd in the container, over the same three host paths
+#   connection rate (ab, no keep-alive: every request a new connection, 5000 requests, 16 at a
+#     time, runs spaced by 3 s in rotating order) against busybox httpd in the container, over
+#     the same three host paths
 #   DNS: 5000 sequential A queries for a service name from inside a container (bench/dns_latency.py)
 #   attach: `stack up -d` of 10 replicas on a bridge network vs the same with network_mode: none;
 #     the difference per container is what attaching costs (namespace, veth, address, routes,
@@ -93,8 +94,13 @@ iperf() {  # iperf() NETNS|"" HOST PORT → Gbit/s
   "${cmd[@]}" 2>/dev/null | jq '.end.sum_received.bits_per_second / 1e9'
 }
 rate() {  # rate() HOST PORT → requests/s
-  ab -q -n 20000 -c 16 "http://$1:$2/" 2>/dev/null | awk '/Requests per second/ {print $4}'
+  # Every path ends in the same tuples (the bridge address → the container:80), so the
+  # conntrack entries one run leaves in TIME_WAIT make the next run's source NAT search for
+  # free ports: runs are kept short, spaced, and their order rotates per round.
+  sleep 3
+  ab -q -n "$requests" -c 16 "http://$1:$2/" 2>/dev/null | awk '/Requests per second/ {print $4}'
 }
+requests=${REQUESTS:-5000}
 
 declare -A tput conn
 for ((r = 1; r <= runs; r++)); do
@@ -102,9 +108,14 @@ for ((r = 1; r <= runs; r++)); do
   tput[direct]+="$(iperf "" "$srv_ip" 5201) "
   tput[published]+="$(iperf "" 127.0.0.1 "$iperf_port") "
   tput[socat]+="$(iperf "" 127.0.0.1 "$proxy_iperf") "
-  conn[direct]+="$(rate "$srv_ip" 80) "
-  conn[published]+="$(rate 127.0.0.1 "$http_port") "
-  conn[socat]+="$(rate 127.0.0.1 "$proxy_http") "
+  order=(direct published socat)
+  for ((k = 0; k < 3; k++)); do
+    case ${order[(k + r) % 3]} in
+      direct) conn[direct]+="$(rate "$srv_ip" 80) ";;
+      published) conn[published]+="$(rate 127.0.0.1 "$http_port") ";;
+      socat) conn[socat]+="$(rate 127.0.0.1 "$proxy_http") ";;
+    esac
+  done
 done
 dns=$(nsenter --net="$cli_ns" python3 "$root/bench/dns_latency.py" 127.0.0.11 srv 5000)
 
@@ -135,7 +146,7 @@ cd "$root"
 
 # --- report --------------------------------------------------------------------------------------
 m() { tr ' ' '\n' <<<"$1" | grep -v '^$' | median; }
-printf '\nnetwork benchmark: %s rounds, iperf3 %s s, one stream; ab 20000 requests, 16 at a time\n' "$runs" "$secs"
+printf '\nnetwork benchmark: %s rounds, iperf3 %s s, one stream; ab %s requests, 16 at a time\n' "$runs" "$secs" "$requests"
 printf '%-44s %12s %10s\n' "TCP throughput (iperf3)" "Gbit/s" "vs direct"
 d=$(m "${tput[direct]}")
 for k in bridge direct published socat; do

@@ -240,6 +240,14 @@ class Netd {
   std::string firewall_key_ = "-";
 };
 
+// True when this process's binary was replaced or removed (an upgrade): the helper then makes
+// way for a new one, which the next client starts.
+bool binary_replaced() {
+  char buf[4096];
+  ssize_t n = ::readlink("/proc/self/exe", buf, sizeof buf - 1);
+  return n > 10 && std::string_view(buf, static_cast<size_t>(n)).ends_with(" (deleted)");
+}
+
 void report_ready(int& fd, const std::string& text) {
   if (fd < 0) return;
   (void)!::write(fd, text.data(), text.size());
@@ -313,6 +321,7 @@ int run_netd(const LocalHostOptions& options, int ready_fd) {
     int n = ::poll(fds, 2, timeout);
     if (n < 0 && errno != EINTR) break;
     if (n > 0 && (fds[0].revents & POLLIN)) {
+      if (binary_replaced()) break;  // unanswered clients retry and start the new binary
       while (true) {
         int c = ::accept4(listener.get(), nullptr, nullptr, SOCK_CLOEXEC);
         if (c < 0) break;
