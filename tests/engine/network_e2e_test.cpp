@@ -37,18 +37,31 @@ int free_port() {
   return ntohs(a.sin_port);
 }
 
-// One HTTP/1.0 GET from this (the host's) namespace; the body, or "" when nothing answers.
+// One HTTP/1.0 GET from this (the host's) namespace to an IPv4 or IPv6 address; the body, or ""
+// when nothing answers.
 std::string http_get(const std::string& ip, int port) {
-  int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  const bool v6 = ip.find(':') != std::string::npos;
+  int fd = ::socket(v6 ? AF_INET6 : AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
   timeval tv{3, 0};
   ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
   ::setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_port = htons(static_cast<uint16_t>(port));
-  ::inet_pton(AF_INET, ip.c_str(), &a.sin_addr);
+  sockaddr_storage ss{};
+  socklen_t len;
+  if (v6) {
+    auto* a = reinterpret_cast<sockaddr_in6*>(&ss);
+    a->sin6_family = AF_INET6;
+    a->sin6_port = htons(static_cast<uint16_t>(port));
+    ::inet_pton(AF_INET6, ip.c_str(), &a->sin6_addr);
+    len = sizeof *a;
+  } else {
+    auto* a = reinterpret_cast<sockaddr_in*>(&ss);
+    a->sin_family = AF_INET;
+    a->sin_port = htons(static_cast<uint16_t>(port));
+    ::inet_pton(AF_INET, ip.c_str(), &a->sin_addr);
+    len = sizeof *a;
+  }
   std::string out;
-  if (::connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0) {
+  if (::connect(fd, reinterpret_cast<sockaddr*>(&ss), len) == 0) {
     std::string req = "GET / HTTP/1.0\r\n\r\n";
     (void)!::write(fd, req.data(), req.size());
     char buf[4096];
@@ -407,4 +420,45 @@ TEST_CASE("the embedded DNS resolves services, replicas, names and links, and fo
       return lookup(p, "client", "checked") == std::set<std::string>{healthy};
     }));
   }
+}
+
+TEST_CASE("enable_ipv6 gives containers IPv6 addresses, AAAA names and IPv6 published ports",
+          "[e2e][network]") {
+  EngineProject p("netsix");
+  const int port = free_port();
+  p.write_compose("services:\n"
+                  "  web:\n    image: busybox:e2e\n    command: " + std::string(kWebCommand) +
+                  "\n    ports: [\"" + std::to_string(port) + ":80\"]\n    networks: [six]\n"
+                  "  client:\n    image: busybox:e2e\n    command: [\"sleep\", \"1000\"]\n"
+                  "    networks: [six]\n"
+                  "networks:\n  six:\n    enable_ipv6: true\n");
+  auto up = p.stack({"up", "-d"});
+  INFO(up.describe());
+  REQUIRE(up.exit_code == 0);
+  auto rec = record(p, "netsix-web-1");
+  const std::string web6 = rec["endpoints"][0]["ipv6"].get<std::string>();
+  const std::string gw6 = rec["endpoints"][0]["gateway6"].get<std::string>();
+  REQUIRE_FALSE(web6.empty());
+  CHECK(web6.rfind("fd", 0) == 0);  // from the machine's unique-local /48
+  auto name = trim(p.stack({"exec", "web", "hostname"}).out);
+  CHECK(p.stack({"exec", "client", "ping", "-6", "-c", "1", "-W", "2", web6}).exit_code == 0);
+  auto aaaa = p.stack({"exec", "client", "nslookup", "-type=aaaa", "web"});
+  CHECK(aaaa.out.find(web6) != std::string::npos);
+  // One published port answers on the host's IPv4 and IPv6 addresses.
+  CHECK(trim(http_get("127.0.0.1", port)) == name);
+  CHECK(trim(http_get(gw6, port)) == name);
+  CHECK(p.stack({"ps"}).out.find("[::]:" + std::to_string(port) + "->80/tcp") !=
+        std::string::npos);
+}
+
+TEST_CASE("a missing external network fails up with Compose's message", "[e2e][network]") {
+  EngineProject p("netext");
+  p.write_compose("services:\n  s:\n    image: busybox:e2e\n    command: [\"true\"]\n"
+                  "    networks: [outside]\n"
+                  "networks:\n  outside:\n    external: true\n    name: netext-nowhere\n");
+  auto r = p.stack({"up", "-d"});
+  CHECK(r.exit_code != 0);
+  CHECK(r.err.find("network netext-nowhere declared as external, but could not be found") !=
+        std::string::npos);
+  CHECK(p.ps().empty());
 }

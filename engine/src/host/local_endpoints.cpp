@@ -182,7 +182,13 @@ Status LocalHost::Impl::allocate_endpoints(const ContainerRequest& req, const st
     const auto& [key, sn] = nets[i];
     auto name_it = req.network_names.find(key);
     const std::string name = name_it == req.network_names.end() ? key : name_it->second;
-    STACK_TRY(auto nrec, load_network(name));
+    auto nrec = load_network(name);
+    if (!nrec.ok()) {
+      const auto& ext = req.external_networks;
+      if (nrec.error().code == ENOENT && std::find(ext.begin(), ext.end(), name) != ext.end())
+        return Error(ENOENT, "network " + name + " declared as external, but could not be found");
+      return std::move(nrec).error();
+    }
     local::Endpoint e;
     e.info.network = name;
     e.ifname = "eth" + std::to_string(i);

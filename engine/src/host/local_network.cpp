@@ -361,10 +361,12 @@ Status LocalHost::Impl::sync_firewall_locked() {
         break;
       }
       if (!backend) continue;
-      Group& g = groups[{p.protocol, p.host_ip, p.host_port}];
+      // 0.0.0.0 and :: are one rule: every host address, each family to its backends.
+      const bool any = host_ip->value() == 0;
+      Group& g = groups[{p.protocol, any ? "" : p.host_ip, p.host_port}];
       g.port.protocol = p.protocol;
       g.port.host_port = p.host_port;
-      if (host_ip->value() != 0) g.port.host_ip = *host_ip;
+      if (!any) g.port.host_ip = *host_ip;
       g.port.comment = o.labels.project + " " + o.labels.service;
       network::Backend b{*backend, static_cast<uint16_t>(p.target)};
       g.running.push_back(b);

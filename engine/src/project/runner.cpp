@@ -54,7 +54,10 @@ Result<ContainerRequest> HostRunner::container_request(const std::string& servic
   r.labels = svc->labels;
   for (const auto& [k, v] : container_labels(*desired_, *ds, number, false)) r.labels[k] = v;
   for (const auto& v : desired_->volumes) r.volume_names[v.key] = v.name;
-  for (const auto& n : desired_->networks) r.network_names[n.key] = n.name;
+  for (const auto& n : desired_->networks) {
+    r.network_names[n.key] = n.name;
+    if (n.external) r.external_networks.push_back(n.name);
+  }
   auto wrap = [&](Error e) { return std::move(e).wrap("service " + service); };
   for (const auto& ref : svc->secrets) {
     auto it = project_->secrets.find(ref.source);

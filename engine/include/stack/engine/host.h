@@ -36,6 +36,7 @@ struct ContainerRequest {
   // Project networks by the service's network key → the network's full name (<project>_<key>,
   // `name:` or external).
   std::map<std::string, std::string> network_names;
+  std::vector<std::string> external_networks;  // full names of the external ones among them
   // The id (or a unique prefix) of the container this one replaces (a recreate): its anonymous volumes are reused
   // at the same mount points, as Compose does, so a recreate keeps e.g. a database's data.
   std::string replaces;
