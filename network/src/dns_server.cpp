@@ -53,6 +53,51 @@ bool same_question(const dns::Question& a, const dns::Question& b) {
          ::strncasecmp(a.name.c_str(), b.name.c_str(), a.name.size()) == 0;
 }
 
+// recvfrom that also reports the IPv4 address the datagram was sent to (IP_PKTINFO).
+ssize_t recv_with_local(int fd, char* buf, size_t size, sockaddr_storage& from,
+                        socklen_t& from_len, in_addr& local) {
+  iovec iov{buf, size};
+  alignas(cmsghdr) char control[CMSG_SPACE(sizeof(in_pktinfo))];
+  msghdr msg{};
+  msg.msg_name = &from;
+  msg.msg_namelen = from_len;
+  msg.msg_iov = &iov;
+  msg.msg_iovlen = 1;
+  msg.msg_control = control;
+  msg.msg_controllen = sizeof control;
+  ssize_t n = ::recvmsg(fd, &msg, 0);
+  if (n < 0) return n;
+  from_len = msg.msg_namelen;
+  local.s_addr = 0;
+  for (cmsghdr* c = CMSG_FIRSTHDR(&msg); c; c = CMSG_NXTHDR(&msg, c))
+    if (c->cmsg_level == IPPROTO_IP && c->cmsg_type == IP_PKTINFO)
+      local = reinterpret_cast<in_pktinfo*>(CMSG_DATA(c))->ipi_addr;
+  return n;
+}
+
+// sendto whose source is `local` when set: an answer always comes from the address the query
+// went to, whatever the socket's own source address is.
+void send_from(int fd, std::string_view data, const sockaddr_storage& to, socklen_t to_len,
+               const in_addr& local) {
+  iovec iov{const_cast<char*>(data.data()), data.size()};
+  alignas(cmsghdr) char control[CMSG_SPACE(sizeof(in_pktinfo))] = {};
+  msghdr msg{};
+  msg.msg_name = const_cast<sockaddr_storage*>(&to);
+  msg.msg_namelen = to_len;
+  msg.msg_iov = &iov;
+  msg.msg_iovlen = 1;
+  if (local.s_addr != 0 && to.ss_family == AF_INET) {
+    msg.msg_control = control;
+    msg.msg_controllen = sizeof control;
+    cmsghdr* c = CMSG_FIRSTHDR(&msg);
+    c->cmsg_level = IPPROTO_IP;
+    c->cmsg_type = IP_PKTINFO;
+    c->cmsg_len = CMSG_LEN(sizeof(in_pktinfo));
+    reinterpret_cast<in_pktinfo*>(CMSG_DATA(c))->ipi_spec_dst = local;
+  }
+  (void)::sendmsg(fd, &msg, MSG_NOSIGNAL);
+}
+
 socklen_t to_sockaddr(const DnsUpstream& up, sockaddr_storage& ss) {
   std::memset(&ss, 0, sizeof ss);
   if (up.address.is_v6()) {
@@ -103,6 +148,7 @@ struct Pending {
   uint64_t listener = 0;  // UDP client: the listener whose socket answers it
   sockaddr_storage client{};
   socklen_t client_len = 0;
+  in_addr local{};  // UDP: the address the query was sent to (IPv4), which the answer comes from
   uint64_t conn = 0;  // TCP client
   std::vector<Attempt> attempts;
   std::vector<DnsUpstream> upstreams;  // TCP: tried in order
@@ -183,15 +229,14 @@ void DnsServer::Impl::on_udp_listener(uint64_t id) {
   for (int n = 0; n < 64; ++n) {  // bounded, so one busy container cannot starve the others
     Pending p;
     p.client_len = sizeof p.client;
-    ssize_t len = ::recvfrom(it->second.udp.get(), buf, sizeof buf, 0,
-                             reinterpret_cast<sockaddr*>(&p.client), &p.client_len);
+    ssize_t len = recv_with_local(it->second.udp.get(), buf, sizeof buf, p.client,
+                                  p.client_len, p.local);
     if (len < 0) return;
     std::string_view query(buf, static_cast<size_t>(len));
     auto table = current_table();
     DnsAnswer a = answer_query(*table, *it->second.view, query, false, rng);
     if (a.kind == DnsAnswer::Kind::kRespond) {
-      ::sendto(it->second.udp.get(), a.response.data(), a.response.size(), 0,
-               reinterpret_cast<sockaddr*>(&p.client), p.client_len);
+      send_from(it->second.udp.get(), a.response, p.client, p.client_len, p.local);
     } else if (a.kind == DnsAnswer::Kind::kForward) {
       p.client_id = a.id;
       p.question = std::move(a.question);
@@ -450,8 +495,7 @@ void DnsServer::Impl::finish(uint64_t qid, std::string response) {
   if (!p.tcp) {
     auto l = listeners.find(p.listener);
     if (l != listeners.end()) {
-      ::sendto(l->second.udp.get(), response.data(), response.size(), 0,
-               reinterpret_cast<sockaddr*>(&p.client), p.client_len);
+      send_from(l->second.udp.get(), response, p.client, p.client_len, p.local);
     }
     return;
   }
@@ -505,6 +549,8 @@ uint64_t DnsServer::add_listener(UniqueFd udp, UniqueFd tcp, std::vector<std::st
     l.view = shared_view;
     if (l.udp) {
       set_nonblocking(l.udp.get());
+      int one = 1;  // learn each query's destination address (send_from answers from it)
+      ::setsockopt(l.udp.get(), IPPROTO_IP, IP_PKTINFO, &one, sizeof one);
       impl->add(l.udp.get(), token(kUdpListener, id), EPOLLIN);
     }
     if (l.tcp) {

@@ -413,6 +413,13 @@ TEST_CASE("the embedded DNS resolves services, replicas, names and links, and fo
         [&] { return lookup(p, "client", "web") == std::set<std::string>{"192.0.2.99"}; },
         std::chrono::seconds(1)));
   }
+  SECTION("a killed stack-netd is back after the next up") {
+    auto killed = stack::test::run_program("/usr/bin/pkill",
+                                           {"-KILL", "-f", "stack-netd --root " + p.root() + " "});
+    REQUIRE(killed.exit_code == 0);
+    REQUIRE(p.stack({"up", "-d"}).exit_code == 0);
+    CHECK(lookup(p, "client", "web") == both);
+  }
   SECTION("with a healthcheck, only healthy replicas are answered") {
     REQUIRE(p.stack({"exec", "--index", "1", "checked", "touch", "/tmp/ok"}).exit_code == 0);
     const std::string healthy = ip_of(p, "netdns-checked-1");

@@ -11,6 +11,7 @@
 #include "local_impl.h"
 #include "stack/common/atomic_file.h"
 #include "stack/common/log.h"
+#include "stack/engine/netd.h"
 #include "stack/network/firewall.h"
 #include "stack/network/netlink.h"
 #include "stack/network/netns.h"
@@ -253,6 +254,15 @@ Status LocalHost::reassert_networks() {
   for (const auto& n : impl_->load_networks())
     if (Status st = impl_->ensure_bridge(n); !st.ok()) errors.push_back(st.error().to_string());
   if (Status st = impl_->sync_firewall_locked(); !st.ok()) errors.push_back(st.error().to_string());
+  lock.reset();
+  // The embedded DNS too: a helper that was killed (or whose binary was upgraded) is started
+  // again and rebinds every container's listener.
+  bool bridged = false;
+  for (const auto& l : impl_->load_all(""))
+    bridged = bridged || (l.record.network_mode == "bridge" && !l.record.endpoints.empty());
+  if (bridged)
+    if (Status st = netd_sync(options_, options_.netd_binary, true); !st.ok())
+      errors.push_back(st.error().to_string());
   if (errors.empty()) return {};
   std::string all;
   for (const auto& e : errors) all += (all.empty() ? "" : "; ") + e;
