@@ -120,11 +120,13 @@ socklen_t to_sockaddr(const DnsUpstream& up, sockaddr_storage& ss) {
 struct Listener {
   UniqueFd udp, tcp;
   std::shared_ptr<const std::vector<std::string>> view;
+  std::shared_ptr<const std::vector<DnsUpstream>> upstreams;  // null: the server's
 };
 
 struct TcpClient {
   UniqueFd fd;
   std::shared_ptr<const std::vector<std::string>> view;
+  std::shared_ptr<const std::vector<DnsUpstream>> upstreams;  // its listener's
   std::string in, out;
   int in_flight = 0;
   bool eof = false;
@@ -242,6 +244,7 @@ void DnsServer::Impl::on_udp_listener(uint64_t id) {
       p.question = std::move(a.question);
       p.query = std::string(query);
       p.listener = id;
+      if (it->second.upstreams) p.upstreams = *it->second.upstreams;
       forward(std::move(p));
     }
   }
@@ -257,6 +260,7 @@ void DnsServer::Impl::on_tcp_listener(uint64_t id) {
     TcpClient& c = clients[cid];
     c.fd.reset(fd);
     c.view = it->second.view;
+    c.upstreams = it->second.upstreams;
     add(fd, token(kTcpClient, cid), EPOLLIN | EPOLLRDHUP);
   }
 }
@@ -314,6 +318,7 @@ void DnsServer::Impl::handle_tcp_message(uint64_t id, TcpClient& c, std::string_
     p.query = std::string(msg);
     p.tcp = true;
     p.conn = id;
+    if (c.upstreams) p.upstreams = *c.upstreams;
     ++c.in_flight;
     forward(std::move(p));
   }
@@ -346,14 +351,13 @@ void DnsServer::Impl::maybe_close(uint64_t id, TcpClient& c) {
 }
 
 void DnsServer::Impl::forward(Pending p) {
-  std::vector<DnsUpstream> ups;
-  {
+  if (p.upstreams.empty()) {  // no listener's own: the server's
     std::lock_guard lock(mu);
-    ups = upstreams;
+    p.upstreams = upstreams;
   }
+  const std::vector<DnsUpstream> ups = p.upstreams;
   uint64_t qid = next_id++;
   p.deadline = Clock::now() + std::chrono::milliseconds(timeout_ms.load());
-  p.upstreams = ups;
   auto [it, inserted] = pending.emplace(qid, std::move(p));
   Pending& q = it->second;
   deadlines.emplace(q.deadline, qid);
@@ -536,14 +540,19 @@ Result<std::unique_ptr<DnsServer>> DnsServer::create(std::vector<DnsUpstream> up
   return std::unique_ptr<DnsServer>(new DnsServer(std::move(impl)));
 }
 
-uint64_t DnsServer::add_listener(UniqueFd udp, UniqueFd tcp, std::vector<std::string> view) {
+uint64_t DnsServer::add_listener(UniqueFd udp, UniqueFd tcp, std::vector<std::string> view,
+                                 std::vector<DnsUpstream> upstreams) {
   uint64_t id = impl_->next_listener++;
+  std::shared_ptr<const std::vector<DnsUpstream>> shared_ups;
+  if (!upstreams.empty())
+    shared_ups = std::make_shared<const std::vector<DnsUpstream>>(std::move(upstreams));
   auto shared_udp = std::make_shared<UniqueFd>(std::move(udp));
   auto shared_tcp = std::make_shared<UniqueFd>(std::move(tcp));
   auto shared_view = std::make_shared<const std::vector<std::string>>(std::move(view));
   Impl* impl = impl_.get();
-  impl_->post([impl, id, shared_udp, shared_tcp, shared_view] {
+  impl_->post([impl, id, shared_udp, shared_tcp, shared_view, shared_ups] {
     Listener& l = impl->listeners[id];
+    l.upstreams = shared_ups;
     l.udp = std::move(*shared_udp);
     l.tcp = std::move(*shared_tcp);
     l.view = shared_view;

@@ -41,6 +41,23 @@ TEST_CASE("resolv.conf: loopback resolvers dropped without host network, dns opt
   CHECK(r.find("edns0") == std::string::npos);
 }
 
+TEST_CASE("resolv.conf of a container on bridge networks points at the embedded DNS") {
+  const std::string host = "nameserver 10.1.1.1\nsearch lan\noptions edns0\n";
+  stack::compose::Service s;
+  std::string r = resolv_content(host, s, false, true);
+  CHECK(r == "nameserver 127.0.0.11\nsearch lan\noptions edns0 ndots:0\n");
+  // dns: servers become the embedded resolver's upstreams, never nameserver lines.
+  s.dns = {"9.9.9.9"};
+  r = resolv_content(host, s, false, true);
+  CHECK(r.find("9.9.9.9") == std::string::npos);
+  CHECK(r.find("nameserver 10.1.1.1") == std::string::npos);
+  CHECK(r.rfind("nameserver 127.0.0.11\n", 0) == 0);
+  s.dns_opt = {"ndots:3"};
+  r = resolv_content(host, s, false, true);
+  CHECK(r.find("options ndots:3\n") != std::string::npos);
+  CHECK(r.find("ndots:0") == std::string::npos);
+}
+
 TEST_CASE("shim.json from a service: restart, stop signal, grace, logging, healthcheck merge") {
   compose::Service s;
   s.name = "web";

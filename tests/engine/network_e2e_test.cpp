@@ -469,3 +469,26 @@ TEST_CASE("a missing external network fails up with Compose's message", "[e2e][n
         std::string::npos);
   CHECK(p.ps().empty());
 }
+
+TEST_CASE("a service's dns: servers are its embedded resolver's upstreams", "[e2e][network][dns]") {
+  EngineProject p("netdnsopt");
+  FakeResolver own;
+  p.write_compose("services:\n"
+                  "  web:\n    image: busybox:e2e\n    command: " + std::string(kWebCommand) + "\n"
+                  "  custom:\n    image: busybox:e2e\n    command: [\"sleep\", \"1000\"]\n"
+                  "    dns: [\"127.0.0.1:" + std::to_string(own.port()) + "\"]\n"
+                  "  plain:\n    image: busybox:e2e\n    command: [\"sleep\", \"1000\"]\n");
+  REQUIRE(p.stack({"up", "-d"}).exit_code == 0);
+  // Names of the project still resolve, through 127.0.0.11.
+  auto resolv = p.stack({"exec", "custom", "cat", "/etc/resolv.conf"}).out;
+  CHECK(resolv.find("nameserver 127.0.0.11") != std::string::npos);
+  CHECK(resolv.find(std::to_string(own.port())) == std::string::npos);
+  CHECK(lookup(p, "custom", "web") == std::set<std::string>{ip_of(p, "netdnsopt-web-1")});
+  // Other names go to the service's own server; the other container's go to the host's
+  // (here a port where nothing answers).
+  CHECK(lookup(p, "custom", "outside.example") == std::set<std::string>{"192.0.2.99"});
+  CHECK(own.queries() > 0);
+  const int before = own.queries();
+  CHECK(lookup(p, "plain", "outside.example").empty());
+  CHECK(own.queries() == before);
+}

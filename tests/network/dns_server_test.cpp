@@ -448,3 +448,20 @@ TEST_CASE("latency of local A queries (printed, not asserted)") {
               us[us.size() / 2], us[us.size() * 99 / 100]);
   CHECK(us.size() == 10000);
 }
+
+TEST_CASE("a listener's own upstreams replace the server's for its forwarded queries") {
+  FakeUpstream shared(true), own(Mode::kSpoofFirst);
+  Running r({shared.upstream()});
+  UniqueFd udp = bound(SOCK_DGRAM), tcp = bound(SOCK_STREAM);
+  const uint16_t port = port_of(udp.get());
+  r.server->add_listener(std::move(udp), std::move(tcp), {"front"}, {own.upstream()});
+  auto m = ask_udp(port, query("example.org", 0x7777));
+  CHECK(m.id == 0x7777);
+  CHECK(a_texts(m) == std::set<std::string>{"192.0.2.1"});
+  CHECK(own.ids().size() == 1);
+  CHECK(shared.ids().empty());
+  // The server's other listener still uses the server's upstreams.
+  ask_udp(r.udp_port, query("example.org", 0x7778));
+  CHECK(shared.ids().size() == 1);
+  CHECK(own.ids().size() == 1);
+}

@@ -274,6 +274,7 @@ Status CreateJob::run(local::ContainerRecord& record) {
   record.published = net.published;
   record.links = net.links;
   record.external_links = net.external_links;
+  record.dns = net.dns;
   return {};
 }
 

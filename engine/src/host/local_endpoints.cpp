@@ -169,6 +169,7 @@ Status LocalHost::Impl::allocate_endpoints(const ContainerRequest& req, const st
   rec.network_mode = "bridge";
   rec.links = svc.links;
   rec.external_links = svc.external_links;
+  rec.dns = svc.dns;
 
   // The service's networks by priority (highest first), then name: the first one carries the
   // default route.

@@ -79,8 +79,8 @@ std::string resolv_content(std::string_view host_resolv_conf, const compose::Ser
                            bool host_network, bool embedded_dns) {
   std::string out;
   // The embedded resolver answers names of the container's networks and forwards the rest to
-  // the host's resolvers; dns: entries replace it (and with it name resolution of services).
-  if (embedded_dns && service.dns.empty()) out += "nameserver 127.0.0.11\n";
+  // the host's resolvers, or to the service's dns: servers when it has some (as Docker does).
+  if (embedded_dns) out += "nameserver 127.0.0.11\n";
   bool options_seen = false;
   for (std::string_view line : lines_of(host_resolv_conf)) {
     std::string_view word = first_word(line);
@@ -91,7 +91,7 @@ std::string resolv_content(std::string_view host_resolv_conf, const compose::Ser
       if (!service.dns_search.empty()) continue;
     } else if (word == "options") {
       if (!service.dns_opt.empty()) continue;
-      if (embedded_dns && service.dns.empty()) {
+      if (embedded_dns) {
         out.append(line);
         if (line.find("ndots:") == std::string_view::npos) out += " ndots:0";
         out += '\n';
@@ -102,9 +102,10 @@ std::string resolv_content(std::string_view host_resolv_conf, const compose::Ser
     out.append(line);
     out += '\n';
   }
-  if (embedded_dns && service.dns.empty() && !options_seen && service.dns_opt.empty())
+  if (embedded_dns && !options_seen && service.dns_opt.empty())
     out += "options ndots:0\n";
-  for (const auto& ns : service.dns) out += "nameserver " + ns + "\n";
+  if (!embedded_dns)
+    for (const auto& ns : service.dns) out += "nameserver " + ns + "\n";
   if (!service.dns_search.empty()) {
     // "." alone means "no search domains" (Docker's convention).
     std::string joined;

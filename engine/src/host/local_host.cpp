@@ -264,6 +264,7 @@ ContainerInfo LocalHost::Impl::info(const Loaded& l, const std::string& host) co
   i.netns = l.record.netns;
   i.links = l.record.links;
   i.external_links = l.record.external_links;
+  i.dns = l.record.dns;
   for (const auto& [target, volume] : l.record.anonymous) i.anonymous_volumes.push_back(volume);
   if (l.status) {
     i.started_at = l.status->started_at;

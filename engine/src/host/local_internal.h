@@ -45,6 +45,7 @@ struct ContainerRecord {
   std::vector<Endpoint> endpoints;           // priority order
   std::vector<PublishedPort> published;
   std::vector<std::string> links, external_links;  // as in the service (DNS aliases)
+  std::vector<std::string> dns;  // the service's dns: servers (the embedded DNS's upstreams)
 };
 
 std::string record_to_json(const ContainerRecord& record);
@@ -78,7 +79,8 @@ std::string hosts_content(const std::string& hostname, const std::string& domain
 // loopback resolvers, so those are dropped (Docker's rule) and, when nothing is left, Google's
 // public resolvers are *not* added: the file stays without nameserver lines.
 // With embedded_dns (a container on bridge networks) the nameserver is stack's resolver at
-// 127.0.0.11 in the container's namespace, with ndots:0, as Docker writes it.
+// 127.0.0.11 in the container's namespace, with ndots:0, as Docker writes it; the service's
+// dns: servers are then the resolver's upstreams for that container, not nameserver lines.
 std::string resolv_content(std::string_view host_resolv_conf, const compose::Service& service,
                            bool host_network, bool embedded_dns = false);
 

@@ -190,8 +190,15 @@ class Netd {
         continue;
       }
       errors_.erase(c.observed.id);
+      // A service's dns: servers are its container's upstreams.
+      std::vector<network::DnsUpstream> own;
+      for (const auto& server : c.dns) {
+        auto parsed = network::parse_dns_upstreams(server);
+        if (parsed.ok()) own.insert(own.end(), parsed->begin(), parsed->end());
+        else log::warn("netd: container " + c.observed.name + ": dns: " + parsed.error().to_string());
+      }
       uint64_t id = server_.add_listener(std::move(sockets->first), std::move(sockets->second),
-                                         view);
+                                         view, std::move(own));
       listeners_[c.observed.id] = Listener{id, view};
     }
     for (auto it = listeners_.begin(); it != listeners_.end();) {

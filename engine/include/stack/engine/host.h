@@ -82,6 +82,7 @@ struct ContainerInfo {
   std::string netns;                        // its network namespace file ("" = the host's)
   // Compose links: "service" or "service:alias", and external_links: "container[:alias]".
   std::vector<std::string> links, external_links;
+  std::vector<std::string> dns;  // its own upstream resolvers (Compose `dns:`)
   std::vector<std::string> anonymous_volumes;  // the anonymous volumes it mounts
 };
 

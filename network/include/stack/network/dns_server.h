@@ -28,7 +28,10 @@ class DnsServer {
   // invalid to serve one transport only); both are made non-blocking and owned from now on.
   // `view` lists the container's networks in lookup order. Thread-safe; takes effect at the
   // loop's next wake-up. Returns the listener's id for remove_listener.
-  uint64_t add_listener(UniqueFd udp, UniqueFd tcp, std::vector<std::string> view);
+  // `upstreams`, when not empty, replace the server's for this listener's forwarded queries
+  // (a container's own `dns:` servers).
+  uint64_t add_listener(UniqueFd udp, UniqueFd tcp, std::vector<std::string> view,
+                        std::vector<DnsUpstream> upstreams = {});
   // Closes a listener's sockets (open TCP connections it accepted finish their queries).
   // Unknown ids are ignored. Thread-safe.
   void remove_listener(uint64_t id);
