@@ -117,15 +117,20 @@ std::string labels_string(const compose::Mapping& labels) {
   return out;
 }
 
-// Docker's PORTS column: "0.0.0.0:8080->80/tcp, [::]:8080->80/tcp" while the container runs.
+// Docker's PORTS column while the container runs: "0.0.0.0:8080->80/tcp, [::]:8080->80/tcp"
+// for published ports, then "9000/tcp" for ports exposed without being published.
 std::string ports_text(const ContainerInfo& c) {
   if (!is_running(c)) return "";
   std::string out;
+  std::set<std::string> published;
   for (const auto& p : c.published) {
     std::string ip = p.host_ip.find(':') != std::string::npos ? "[" + p.host_ip + "]" : p.host_ip;
     out += (out.empty() ? "" : ", ") + ip + ":" + std::to_string(p.host_port) + "->" +
            std::to_string(p.target) + "/" + p.protocol;
+    published.insert(std::to_string(p.target) + "/" + p.protocol);
   }
+  for (const auto& e : c.exposed)
+    if (!published.count(e)) out += (out.empty() ? "" : ", ") + e;
   return out;
 }
 

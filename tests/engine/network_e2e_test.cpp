@@ -129,7 +129,7 @@ TEST_CASE("containers on a project network reach each other and a published port
   const int port = free_port();
   p.write_compose("services:\n"
                   "  web:\n    image: busybox:e2e\n    command: " + std::string(kWebCommand) +
-                  "\n    ports: [\"" + std::to_string(port) + ":80\"]\n"
+                  "\n    ports: [\"" + std::to_string(port) + ":80\"]\n    expose: [\"9000\"]\n"
                   "  client:\n    image: busybox:e2e\n    command: [\"sleep\", \"1000\"]\n");
   auto up = p.stack({"up", "-d"});
   REQUIRE(up.exit_code == 0);
@@ -159,7 +159,8 @@ TEST_CASE("containers on a project network reach each other and a published port
   }
   SECTION("ps and port show the binding") {
     auto ps = p.stack({"ps"});
-    CHECK(ps.out.find("0.0.0.0:" + std::to_string(port) + "->80/tcp") != std::string::npos);
+    CHECK(ps.out.find("0.0.0.0:" + std::to_string(port) + "->80/tcp, 9000/tcp") !=
+          std::string::npos);
     auto pr = p.stack({"port", "web", "80"});
     CHECK(pr.exit_code == 0);
     CHECK(trim(pr.out) == "0.0.0.0:" + std::to_string(port));

@@ -10,6 +10,7 @@
 #include <linux/openat2.h>
 
 #include <algorithm>
+#include <cstdio>
 #include <set>
 
 #include "local_impl.h"
@@ -275,6 +276,26 @@ Status CreateJob::run(local::ContainerRecord& record) {
   record.links = net.links;
   record.external_links = net.external_links;
   record.dns = net.dns;
+  // Exposed ports as Docker lists them: "80/tcp"; expose: takes "80", "80/udp" or a range.
+  std::set<std::string> exposed(stored.config.exposed_ports.begin(),
+                                stored.config.exposed_ports.end());
+  for (const auto& e : svc.expose) {
+    std::string spec = e, proto = "tcp";
+    if (size_t slash = spec.find('/'); slash != std::string::npos) {
+      proto = spec.substr(slash + 1);
+      spec.resize(slash);
+    }
+    unsigned first = 0, last = 0;
+    char dash = 0;
+    int n = std::sscanf(spec.c_str(), "%u%c%u", &first, &dash, &last);
+    if (n == 1) last = first;
+    if (n < 1 || (n == 3 && dash != '-') || n == 2 || last < first || last - first > 1000) continue;
+    for (unsigned port = first; port <= last; ++port)
+      exposed.insert(std::to_string(port) + "/" + proto);
+  }
+  for (const auto& p : svc.ports)
+    exposed.insert(std::to_string(p.target) + "/" + (p.protocol.empty() ? "tcp" : p.protocol));
+  record.exposed.assign(exposed.begin(), exposed.end());
   return {};
 }
 
@@ -290,6 +311,7 @@ Status LocalHost::create_container(const ContainerRequest& req) {
   auto fail = [&](Error e) { return std::move(e).wrap("container " + req.name); };
   const std::string id = local::random_hex(32);
   const std::string dir = impl_->dir_of(id);
+  UniqueFd dir_lock;
   {
     // Claim the name. A claim whose container never got its record (a crashed create) is
     // taken over; see collect_unfinished.
@@ -303,14 +325,16 @@ Status LocalHost::create_container(const ContainerRequest& req) {
       ::unlink(link.c_str());
     }
     if (::mkdir(dir.c_str(), 0711) != 0) return fail(errno_error("creating " + dir));
+    // flock'ed before the names lock is released: a concurrent observe (stack-netd's, for
+    // one) never takes the new directory for an abandoned create.
+    dir_lock.reset(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+    if (dir_lock) ::flock(dir_lock.get(), LOCK_EX);
     if (::symlink(id.c_str(), link.c_str()) != 0) {
       Error e = errno_error("claiming " + link);
       ::rmdir(dir.c_str());
       return fail(e);
     }
   }
-  UniqueFd dir_lock(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
-  if (dir_lock) ::flock(dir_lock.get(), LOCK_EX);
   CreateJob job{*impl_, req, id, dir};
   local::ContainerRecord record;
   Status st = job.run(record);

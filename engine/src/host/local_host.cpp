@@ -190,6 +190,10 @@ ObservedContainer LocalHost::Impl::observed(const Loaded& l, const std::string& 
 // leftovers (the rootfs mount, the name claim) are removed.
 void LocalHost::Impl::collect_unfinished(const std::string& id) const {
   std::string dir = dir_of(id);
+  // Under the names lock: a create makes its directory and takes its flock under that lock, so
+  // a directory found here is either flock'ed by a live creator (or remover) or abandoned.
+  auto lock = lock_names();
+  if (!lock.ok()) return;
   UniqueFd fd(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
   if (!fd || ::flock(fd.get(), LOCK_EX | LOCK_NB) != 0) return;
   if (has_record(id)) return;
@@ -204,8 +208,6 @@ void LocalHost::Impl::collect_unfinished(const std::string& id) const {
   if (Status st = release_endpoints(partial); !st.ok()) log::warn(st.error().to_string());
   (void)sys.umount2(dir + "/rootfs", MNT_DETACH);
   if (Status st = local::remove_container_dir(containers_dir, id); !st.ok()) log::warn(st.error().to_string());
-  auto lock = lock_names();
-  if (!lock.ok()) return;
   for (const auto& name : dir_entries(names_dir))
     if (link_target(name) == id) ::unlink((names_dir + "/" + name).c_str());
 }
@@ -265,6 +267,7 @@ ContainerInfo LocalHost::Impl::info(const Loaded& l, const std::string& host) co
   i.links = l.record.links;
   i.external_links = l.record.external_links;
   i.dns = l.record.dns;
+  i.exposed = l.record.exposed;
   for (const auto& [target, volume] : l.record.anonymous) i.anonymous_volumes.push_back(volume);
   if (l.status) {
     i.started_at = l.status->started_at;

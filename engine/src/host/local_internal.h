@@ -46,6 +46,7 @@ struct ContainerRecord {
   std::vector<PublishedPort> published;
   std::vector<std::string> links, external_links;  // as in the service (DNS aliases)
   std::vector<std::string> dns;  // the service's dns: servers (the embedded DNS's upstreams)
+  std::vector<std::string> exposed;  // "80/tcp": the image's EXPOSE, expose:, port targets
 };
 
 std::string record_to_json(const ContainerRecord& record);

@@ -225,6 +225,10 @@ Status LocalHost::remove_container(const std::string& name, bool force) {
   // Order for a crash at any point: volumes are released while the record still names them
   // (releasing twice is harmless), then the record goes, which turns the rest into leftovers
   // of an unfinished directory that the next observe removes.
+  // The directory stays flock'ed while it is taken apart, so that a concurrent observe does
+  // not collect it as an abandoned create halfway through.
+  UniqueFd dir_lock(::open(l.dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  if (dir_lock) ::flock(dir_lock.get(), LOCK_EX);
   if (Status st = impl_->release_endpoints(l.record); !st.ok()) log::warn(st.error().to_string());
   if (!l.record.volumes.empty()) {
     STACK_TRY(auto* driver, impl_->driver());

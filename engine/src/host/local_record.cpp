@@ -37,7 +37,8 @@ std::string record_to_json(const ContainerRecord& r) {
                       {"netns", r.netns},
                       {"links", r.links},
                       {"external_links", r.external_links},
-                      {"dns", r.dns}};
+                      {"dns", r.dns},
+                      {"exposed", r.exposed}};
   nlohmann::json endpoints = nlohmann::json::array();
   for (const auto& e : r.endpoints)
     endpoints.push_back({{"network", e.info.network},
@@ -91,6 +92,7 @@ Result<ContainerRecord> parse_record(std::string_view text, const std::string& w
     r.links = j.value("links", std::vector<std::string>{});
     r.external_links = j.value("external_links", std::vector<std::string>{});
     r.dns = j.value("dns", std::vector<std::string>{});
+    r.exposed = j.value("exposed", std::vector<std::string>{});
     for (const auto& e : j.value("endpoints", nlohmann::json::array())) {
       Endpoint ep;
       ep.info.network = e.at("network").get<std::string>();

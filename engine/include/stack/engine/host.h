@@ -83,6 +83,7 @@ struct ContainerInfo {
   // Compose links: "service" or "service:alias", and external_links: "container[:alias]".
   std::vector<std::string> links, external_links;
   std::vector<std::string> dns;  // its own upstream resolvers (Compose `dns:`)
+  std::vector<std::string> exposed;  // "80/tcp", sorted: EXPOSE, expose: and published targets
   std::vector<std::string> anonymous_volumes;  // the anonymous volumes it mounts
 };
 
