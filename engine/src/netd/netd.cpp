@@ -2,15 +2,18 @@
 #include "stack/engine/netd.h"
 
 #include <fcntl.h>
+#include <net/if.h>
 #include <netinet/in.h>
 #include <poll.h>
 #include <sys/file.h>
 #include <sys/inotify.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <unistd.h>
 
 #include <algorithm>
+#include <cstring>
 #include <map>
 #include <set>
 #include <thread>
@@ -137,6 +140,13 @@ Result<std::pair<UniqueFd, UniqueFd>> dns_sockets(const std::string& path) {
     UniqueFd udp(::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0));
     UniqueFd tcp(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0));
     if (!udp || !tcp) return errno_error("socket");
+    // Not before the loopback is up: while it is down, binding 127.0.0.11 still succeeds, but
+    // the socket then answers from 127.0.0.1, which resolvers that connect their socket drop.
+    // The start that brings it up asks for a sync right after.
+    ifreq lo{};
+    std::strncpy(lo.ifr_name, "lo", IFNAMSIZ - 1);
+    if (::ioctl(udp.get(), SIOCGIFFLAGS, &lo) != 0) return errno_error("reading lo's flags");
+    if (!(lo.ifr_flags & IFF_UP)) return Error(EAGAIN, "the loopback is not up yet");
     int one = 1;
     ::setsockopt(tcp.get(), SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
     if (::bind(udp.get(), reinterpret_cast<sockaddr*>(&a), sizeof a) != 0)
@@ -186,7 +196,8 @@ class Netd {
       auto sockets = dns_sockets(c.netns);
       if (!sockets.ok()) {
         errors_[c.observed.id] = sockets.error().to_string();
-        log::warn("netd: container " + c.observed.name + ": " + sockets.error().to_string());
+        if (sockets.error().code != EAGAIN)
+          log::warn("netd: container " + c.observed.name + ": " + sockets.error().to_string());
         continue;
       }
       errors_.erase(c.observed.id);
