@@ -38,6 +38,9 @@ class EngineProject {
   }
   ~EngineProject() {
     (void)stack({"down", "-v", "-t", "0", "--remove-orphans"});
+    // Networks of any other project a test made in this root (or created by hand): bridges
+    // and firewall tables outlive the root's directory, so none may be left behind.
+    (void)stack({"network", "prune", "-f"});
     std::error_code ec;
     std::filesystem::remove_all(base_, ec);
   }

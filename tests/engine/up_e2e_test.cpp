@@ -479,6 +479,8 @@ TEST_CASE("rm -v removes anonymous volumes, and a container_name taken by anothe
   auto other = p.stack({"-p", "rmv-other", "up", "-d"});
   CHECK(other.exit_code == 1);
   CHECK(other.err.find("container name \"shared-name\" is already in use") != std::string::npos);
+  // Its network was made before the name clash: take that project down too.
+  CHECK(p.stack({"-p", "rmv-other", "down"}).exit_code == 0);
   CHECK(state(p.ps()["shared-name"]) == "running");
   REQUIRE(p.stack({"stop", "-t", "0"}).exit_code == 0);
   REQUIRE(p.stack({"rm", "-f", "-v"}).exit_code == 0);
