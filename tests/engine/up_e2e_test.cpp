@@ -16,8 +16,11 @@
 #include <thread>
 
 #include "engine/engine_fixture.h"
+#include "engine/http_util.h"
 
 using stack::test::EngineProject;
+using stack::test::free_port;
+using stack::test::http_request;
 
 namespace {
 
@@ -36,36 +39,6 @@ std::vector<std::string> entries(const std::string& dir) {
 std::string slurp(const std::string& path) {
   std::ifstream in(path);
   return std::string((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-}
-
-int free_port() {
-  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  ::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a);
-  socklen_t len = sizeof a;
-  ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
-  ::close(fd);
-  return ntohs(a.sin_port);
-}
-
-std::string http_get(int port) {
-  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_port = htons(static_cast<uint16_t>(port));
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  std::string out;
-  if (::connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0) {
-    std::string req = "GET /index.html HTTP/1.0\r\nHost: x\r\n\r\n";
-    (void)!::write(fd, req.data(), req.size());
-    char buf[4096];
-    ssize_t n;
-    while ((n = ::read(fd, buf, sizeof buf)) > 0) out.append(buf, static_cast<size_t>(n));
-  }
-  ::close(fd);
-  return out;
 }
 
 }  // namespace
@@ -224,7 +197,7 @@ TEST_CASE("busybox httpd answers real HTTP requests") {
   REQUIRE(p.stack({"up", "-d"}).exit_code == 0);
   std::string reply;
   CHECK(EngineProject::eventually([&] {
-    reply = http_get(port);
+    reply = http_request("127.0.0.1", port, "/index.html");
     return reply.find("hello from stack") != std::string::npos;
   }));
   CHECK(reply.rfind("HTTP/1.", 0) == 0);

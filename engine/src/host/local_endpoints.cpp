@@ -412,10 +412,7 @@ Status LocalHost::Impl::release_endpoints(const local::ContainerRecord& rec) con
     Status st = ipam.release(e.info.network, rec.id);
     if (!st.ok() && st.error().code != ENOENT) errors.push_back(st.error().to_string());
   }
-  if (errors.empty()) return {};
-  std::string all;
-  for (const auto& e : errors) all += (all.empty() ? "" : "; ") + e;
-  return Error(EIO, "container " + rec.name + ": releasing its network: " + all);
+  return local::all_errors(errors, "container " + rec.name + ": releasing its network");
 }
 
 }  // namespace stack::engine

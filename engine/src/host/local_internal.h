@@ -109,6 +109,9 @@ int64_t parse_rfc3339_ns(std::string_view text);
 // Removes a container directory (<containers dir>/<id>) without following symlinks or emptying
 // a mount left inside (volumes::remove_tree_at). ENOENT is fine.
 Status remove_container_dir(const std::string& containers_dir, const std::string& id);
+// Teardown goes on past errors and reports them all: ok when `errors` is empty, else one EIO
+// error "<what>: first; second; …".
+Status all_errors(const std::vector<std::string>& errors, const std::string& what);
 // The entries of a directory, sorted, without dot files ("" when it cannot be read).
 std::vector<std::string> list_dir(const std::string& path);
 // `bytes` random bytes as lower-case hex (getrandom).

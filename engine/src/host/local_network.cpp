@@ -242,10 +242,7 @@ Status LocalHost::remove_network(const std::string& name) {
   if (::unlink(path.c_str()) != 0 && errno != ENOENT)
     errors.push_back(errno_error("removing " + path).to_string());
   if (Status st = impl_->sync_firewall_locked(); !st.ok()) errors.push_back(st.error().to_string());
-  if (errors.empty()) return {};
-  std::string all;
-  for (const auto& e : errors) all += (all.empty() ? "" : "; ") + e;
-  return Error(EIO, "removing network " + name + ": " + all);
+  return local::all_errors(errors, "removing network " + name);
 }
 
 Status LocalHost::reassert_networks() {
@@ -263,10 +260,7 @@ Status LocalHost::reassert_networks() {
   if (bridged)
     if (Status st = netd_sync(options_, options_.netd_binary, true); !st.ok())
       errors.push_back(st.error().to_string());
-  if (errors.empty()) return {};
-  std::string all;
-  for (const auto& e : errors) all += (all.empty() ? "" : "; ") + e;
-  return Error(EIO, all);
+  return local::all_errors(errors, "");
 }
 
 Status LocalHost::sync_firewall() { return impl_->sync_firewall(); }

@@ -178,6 +178,13 @@ Result<NetworkRecord> parse_network_record(std::string_view text, const std::str
   return r;
 }
 
+Status all_errors(const std::vector<std::string>& errors, const std::string& what) {
+  if (errors.empty()) return {};
+  std::string all;
+  for (const auto& e : errors) all += (all.empty() ? "" : "; ") + e;
+  return Error(EIO, what.empty() ? all : what + ": " + all);
+}
+
 std::vector<std::string> list_dir(const std::string& path) {
   std::vector<std::string> out;
   DIR* d = ::opendir(path.c_str());
